@@ -1,0 +1,108 @@
+"""One generic tracking view per backend: executes a projection's row changes together with
+its tracking row in ONE transaction (exactly-once), and runs its portable read queries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from enum import Enum
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg.sql import SQL
+
+from projections.rows import Change, Update, Upsert
+
+CHANGES_CHANNEL = "smart_exam_read_models"
+
+
+def sql_value(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return value
+
+
+def change_sql(change: Change) -> tuple[str, list[Any]]:
+    """Portable SQL (SQLite and PostgreSQL both speak INSERT .. ON CONFLICT) with ? marks."""
+    sets = [f"{c} = ?" for c in change.values] + [
+        f"{c} = {change.table}.{c} + ?" for c in change.increments
+    ]
+    if isinstance(change, Update):
+        where = " AND ".join(f"{c} = ?" for c in change.where)
+        params = [*change.values.values(), *change.increments.values(), *change.where.values()]
+        return f"UPDATE {change.table} SET {', '.join(sets)} WHERE {where}", [sql_value(p) for p in params]
+    cols = [*change.key, *change.values, *change.increments]
+    params = [*change.key.values(), *change.values.values(), *change.increments.values()]
+    conflict = "DO NOTHING"
+    if sets:
+        excluded = [f"{c} = excluded.{c}" for c in change.values] + [
+            f"{c} = {change.table}.{c} + excluded.{c}" for c in change.increments
+        ]
+        conflict = f"DO UPDATE SET {', '.join(excluded)}"
+    sql = (
+        f"INSERT INTO {change.table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+        f"ON CONFLICT ({', '.join(change.key)}) {conflict}"
+    )
+    return sql, [sql_value(p) for p in params]
+
+
+class SQLiteRowView(SQLiteTrackingRecorder):
+    TABLES: ClassVar[list[str]] = []
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self.TABLES]
+
+    def write(self, tracking: Tracking, changes: Sequence[Change]) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            self._insert_tracking(c, tracking)  # already applied -> IntegrityError, rollback
+            for change in changes:
+                c.execute(*change_sql(change))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(sql, [sql_value(p) for p in params])
+            return [dict(row) for row in c.fetchall()]
+
+
+class PostgresRowView(PostgresTrackingRecorder):
+    TABLES: ClassVar[list[str]] = []
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self.sql_create_statements.extend(SQL(t) for t in self.TABLES)  # type: ignore[arg-type]
+
+    def write(self, tracking: Tracking, changes: Sequence[Change]) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            self._insert_tracking(c, tracking)
+            for change in changes:
+                sql, params = change_sql(change)
+                c.execute(_pg(sql), params)
+            c.execute("SELECT pg_notify(%s, %s)", [CHANGES_CHANNEL, str(tracking.notification_id)])
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(_pg(sql), [sql_value(p) for p in params])
+            return [dict(row) for row in c.fetchall()]
+
+
+def _pg(sql: str) -> Any:
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def view_class(base: type[SQLiteRowView] | type[PostgresRowView], name: str, tables: list[str]) -> type:
+    return type(f"{name}_{base.__name__}", (base,), {"TABLES": tables})
+
+
+__all__ = ["CHANGES_CHANNEL", "PostgresRowView", "SQLiteDatastore", "SQLiteRowView", "view_class"]

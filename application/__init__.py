@@ -1,0 +1,1 @@
+"""Use cases (commands), ports and the process manager. Imports domain only."""

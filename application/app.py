@@ -1,0 +1,137 @@
+"""The event-sourced application: every command loads, decides, and saves in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from application.access import Actor, require_role
+from application.ports import ActiveAttempts, Clock, PasswordHasher
+from domain import ids
+from domain.attempts import Attempt
+from domain.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from domain.exams import Exam, Question, validate_questions
+from domain.proctoring import ProctorSession
+from domain.settings import Settings
+from domain.users import ROLES, User
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class CoreApp(Application[UUID]):
+    """Persistence helpers, users, exams and settings. Attempts: see lifecycle.py."""
+
+    name = "SmartExam"
+    snapshotting_intervals = {Attempt: 100, ProctorSession: 100}
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        clock: Clock,
+        hasher: PasswordHasher,
+        default_retention_days: int = 30,
+    ) -> None:
+        super().__init__(env=env)
+        self.clock = clock
+        self.hasher = hasher
+        self.default_retention_days = default_retention_days
+        self.active_attempts: ActiveAttempts | None = None
+
+    # -- persistence helpers -------------------------------------------------------------
+    def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"{what} {aggregate_id} not found") from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"{what} {aggregate_id} not found")
+        return aggregate
+
+    def commit(self, *aggregates: Aggregate | None) -> int:
+        """Save atomically; a concurrent writer that got there first makes this a 409."""
+        try:
+            recordings = self.save(*aggregates)
+        except IntegrityError:
+            raise Conflict("another change to this object was saved first; reload and retry")
+        return recordings[-1].notification.id if recordings else 0
+
+    # -- users ---------------------------------------------------------------------------
+    def register_user(
+        self, username: str, password: str, role: str, display_name: str = ""
+    ) -> User:
+        if role not in ROLES:
+            raise InvalidInput(f"role must be one of: {', '.join(ROLES)}")
+        if not username.strip() or len(password) < 8:
+            raise InvalidInput("username is required and password needs 8+ characters")
+        user = User(
+            username=username.strip(),
+            display_name=display_name.strip() or username.strip(),
+            role=role,
+            password_hash=self.hasher.hash(password),
+        )
+        try:
+            self.save(user)
+        except IntegrityError:
+            raise Conflict(f"user {username!r} already exists") from None
+        return user
+
+    def authenticate(self, username: str, password: str) -> User:
+        try:
+            user = self.load(User, ids.user_id(username), "user")
+        except NotFound:
+            self.hasher.hash(password)  # same cost either way: no user enumeration by timing
+            raise NotAuthenticated("wrong username or password") from None
+        if not self.hasher.verify(user.password_hash, password):
+            raise NotAuthenticated("wrong username or password")
+        return user
+
+    def get_user(self, user_id: UUID) -> User:
+        return self.load(User, user_id, "user")
+
+    # -- exams ---------------------------------------------------------------------------
+    def create_exam(
+        self,
+        actor: Actor,
+        title: str,
+        duration_seconds: int,
+        proctoring_enabled: bool,
+        questions: list[Question],
+        pass_mark: int | None = None,
+    ) -> Exam:
+        require_role(actor, "admin")
+        validate_questions(questions)
+        mark = len(questions) if pass_mark is None else pass_mark
+        if not 0 <= mark <= len(questions):
+            raise InvalidInput("passMark must be between 0 and the number of questions")
+        exam = Exam(
+            title=title.strip(),
+            duration_seconds=duration_seconds,
+            proctoring_enabled=proctoring_enabled,
+            questions=[dict(q) for q in questions],
+            pass_mark=mark,
+        )
+        self.commit(exam)
+        return exam
+
+    def get_exam(self, exam_id: UUID) -> Exam:
+        return self.load(Exam, exam_id, "exam")
+
+    # -- settings ------------------------------------------------------------------------
+    def get_settings(self) -> Settings:
+        try:
+            return self.load(Settings, ids.settings_id(), "settings")
+        except NotFound:
+            return Settings(retention_days=self.default_retention_days)
+
+    def change_retention_days(self, actor: Actor, days: int) -> Settings:
+        require_role(actor, "admin")
+        settings = self.get_settings()
+        settings.change_retention_days(actor.user_id, days)
+        self.commit(settings)
+        return settings
+

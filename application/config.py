@@ -1,0 +1,49 @@
+"""The one settings object. Nothing else in the product reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AppSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SMART_EXAM_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str = ""  # empty: SQLite files under data_dir
+    media_root: Path | None = None  # default: data_dir / "MediaStorage"
+    secret_key: str = ""  # empty: generated once and kept in data_dir
+    enable_live_video: bool = True
+    enable_video_recording: bool = True
+    enable_sample_sessions: bool = True
+    snapshot_interval_seconds: int = Field(60, ge=5)
+    chunk_seconds: int = Field(3, ge=1)
+    max_chunk_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    max_snapshot_bytes: int = Field(2 * 1024 * 1024, ge=1024)
+    max_snapshot_pixels: int = Field(1920 * 1080, ge=1)
+    retention_days: int = Field(30, ge=1)
+    retention_run_at: str = "03:00"
+    expiry_sweep_seconds: float = Field(30.0, gt=0)
+    finalize_grace_seconds: float = Field(30.0, ge=0)
+    ice_servers: str = "[]"
+    ffmpeg: str = ""
+    session_hours: float = Field(12.0, gt=0)
+    risk_weights: dict[str, int] = {
+        "tab_hidden": 10,
+        "fullscreen_exit": 5,
+        "camera_denied": 25,
+        "flagged": 20,
+    }
+    sse_heartbeat_seconds: float = Field(15.0, gt=0)
+    sse_client_queue: int = Field(256, ge=8)
+    login_attempts_per_minute: int = Field(20, ge=1)
+
+    @property
+    def media_path(self) -> Path:
+        return self.media_root or self.data_dir / "MediaStorage"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))

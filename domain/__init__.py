@@ -1,0 +1,1 @@
+"""Aggregates, events and lifecycle rules. Imports only the stdlib and eventsourcing.domain."""

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain import ids
+
+ROLES = ("candidate", "proctor", "supervisor", "admin", "auditor")
+STAFF_ROLES = frozenset({"proctor", "supervisor", "admin"})
+
+
+class User(Aggregate):
+    TOPIC = "smart_exam.User"
+
+    class Created(Aggregate.Created):
+        TOPIC = "smart_exam.User.Created"
+
+    class Registered(Aggregate.Created):
+        TOPIC = "smart_exam.User.Registered"
+        username: str
+        display_name: str
+        role: str
+        password_hash: str
+
+    class PasswordChanged(Aggregate.Event):
+        TOPIC = "smart_exam.User.PasswordChanged"
+        password_hash: str
+
+    @staticmethod
+    def create_id(username: str, **_: object) -> UUID:
+        return ids.user_id(username)
+
+    @event(Registered)
+    def __init__(self, username: str, display_name: str, role: str, password_hash: str) -> None:
+        self.username = username
+        self.display_name = display_name
+        self.role = role
+        self.password_hash = password_hash
+
+    @event(PasswordChanged)
+    def change_password(self, password_hash: str) -> None:
+        self.password_hash = password_hash

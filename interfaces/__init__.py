@@ -1,0 +1,1 @@
+"""FastAPI app, routers, pages, SSE, CLI: the only layer that imports FastAPI."""

@@ -1,0 +1,112 @@
+"""Composition root: settings in, a running set of services out. Nothing else wires adapters."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+
+from adapters.change_signal import ChangeSignal, PostgresChangeListener
+from adapters.clock import SystemClock
+from adapters.passwords import Argon2Hasher
+from adapters.periodic import PeriodicTask
+from adapters.projection_worker import ProjectionWorker
+from adapters.read_models import build_view
+from adapters.store_config import postgres_params, store_env
+from application.config import AppSettings
+from application.ports import Clock, PasswordHasher
+from application.proctoring import SmartExamApp
+from projections import proctor_center
+from projections.center_queries import CenterQueries
+
+log = logging.getLogger(__name__)
+MIGRATION_LOCK = 7_404_211
+
+
+@dataclass
+class Services:
+    settings: AppSettings
+    app: SmartExamApp
+    center: CenterQueries
+    changes: ChangeSignal
+    secret_key: str
+    workers: list[ProjectionWorker] = field(default_factory=list)
+    background: list[Any] = field(default_factory=list)
+
+    def start(self) -> None:
+        for part in [*self.workers, *self.background]:
+            part.start()
+
+    def close(self) -> None:
+        for part in [*self.background, *self.workers]:
+            part.stop()
+        self.app.close()
+
+
+def postgres_conninfo(settings: AppSettings) -> str:
+    p = postgres_params(settings.database_url)
+    return psycopg.conninfo.make_conninfo(
+        dbname=p["POSTGRES_DBNAME"], host=p["POSTGRES_HOST"], port=p["POSTGRES_PORT"],
+        user=p["POSTGRES_USER"], password=p["POSTGRES_PASSWORD"],
+    )  # fmt: skip
+
+
+@contextmanager
+def _migration_lock(settings: AppSettings) -> Iterator[None]:
+    """Several Postgres processes may start at once: create tables one at a time."""
+    if not settings.uses_postgres:
+        yield
+        return
+    with psycopg.connect(postgres_conninfo(settings), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
+
+
+def _secret_key(settings: AppSettings) -> str:
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def bootstrap(
+    settings: AppSettings,
+    *,
+    clock: Clock | None = None,
+    hasher: PasswordHasher | None = None,
+    run_workers: bool = True,
+) -> Services:
+    clock = clock or SystemClock()
+    with _migration_lock(settings):
+        app = SmartExamApp(
+            env=store_env(settings, database="events"),
+            clock=clock,
+            hasher=hasher or Argon2Hasher(),
+            default_retention_days=settings.retention_days,
+        )
+        center_view = build_view(settings, "proctor_center", proctor_center.TABLES)
+    center = CenterQueries(center_view, settings.risk_weights, settings.enable_sample_sessions)
+    app.active_attempts = center
+    changes = ChangeSignal()
+    services = Services(settings, app, center, changes, _secret_key(settings))
+    if run_workers:
+        projection = proctor_center.ProctorCenterProjection(view=center_view)
+        services.workers.append(ProjectionWorker(app, projection, changes.notify))
+        services.background.append(
+            PeriodicTask("expiry-sweep", settings.expiry_sweep_seconds, app.expire_overdue)
+        )
+    if settings.uses_postgres:
+        services.background.append(PostgresChangeListener(postgres_conninfo(settings), changes))
+    return services
