@@ -42,7 +42,8 @@ class PostgresChangeListener:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._thread.join(2)
+        if self._thread.is_alive():
+            self._thread.join(2)
 
     def _run(self) -> None:
         while not self._stopping.is_set():

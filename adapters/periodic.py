@@ -20,7 +20,8 @@ class PeriodicTask:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._thread.join(2)
+        if self._thread.is_alive():
+            self._thread.join(2)
 
     def _run(self) -> None:
         while not self._stopping.wait(self.interval):

@@ -40,9 +40,10 @@ class ProjectionWorker:
         self._stopping.set()
         if self._subscription is not None:
             self._subscription.stop()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
-    def catch_up(self) -> int:
+    def catch_up(self, progress: Callable[[int], None] = lambda _position: None) -> int:
         """Apply everything recorded so far, synchronously (rebuilds, CLI). Returns the count."""
         applied = 0
         while True:
@@ -56,6 +57,7 @@ class ProjectionWorker:
                 event = self.app.mapper.to_domain_event(notification)
                 self.projection.process_event(event, Tracking(self.app.name, notification.id))
                 applied += 1
+            progress(batch[-1].id)
 
     def _run(self) -> None:
         delay = 0.1

@@ -4,6 +4,7 @@ its tracking row in ONE transaction (exactly-once), and runs its portable read q
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
@@ -13,7 +14,7 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Identifier
 
 from projections.rows import Change, Update, Upsert
 
@@ -58,8 +59,18 @@ def change_sql(change: Change) -> tuple[str, list[Any]]:
     return sql, [sql_value(p) for p in params]
 
 
+def table_names(tables: list[str]) -> list[str]:
+    return [m.group(1) for t in tables if (m := re.match(r"CREATE TABLE IF NOT EXISTS (\w+)", t))]
+
+
 class SQLiteRowView(SQLiteTrackingRecorder):
     TABLES: ClassVar[list[str]] = []
+
+    def reset(self, application_name: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            for table in table_names(self.TABLES):
+                c.execute(f"DELETE FROM {table}")
+            c.execute("DELETE FROM tracking WHERE application_name = ?", [application_name])
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.TABLES]
@@ -82,6 +93,17 @@ class PostgresRowView(PostgresTrackingRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
         self.sql_create_statements.extend(SQL(t) for t in self.TABLES)  # type: ignore[arg-type]
+
+    def reset(self, application_name: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            for table in table_names(self.TABLES):
+                c.execute(f"DELETE FROM {table}")  # type: ignore[arg-type]
+            c.execute(
+                SQL("DELETE FROM {0} WHERE application_name = %s").format(
+                    Identifier(self.tracking_table_name)
+                ),
+                [application_name],
+            )
 
     def write(self, tracking: Tracking, changes: Sequence[Change]) -> None:
         with self.datastore.transaction(commit=True) as c:

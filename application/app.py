@@ -90,6 +90,9 @@ class CoreApp(Application[UUID]):
             raise NotAuthenticated("wrong username or password")
         return user
 
+    def load_user_by_name(self, username: str) -> User:
+        return self.load(User, ids.user_id(username), "user")
+
     def get_user(self, user_id: UUID) -> User:
         return self.load(User, user_id, "user")
 

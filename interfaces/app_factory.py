@@ -1,0 +1,56 @@
+"""create_app(settings): the FastAPI application; services live in the lifespan state."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from application.config import AppSettings
+from interfaces.bootstrap import Services, bootstrap
+from interfaces.errors import install_error_handlers
+from interfaces.routers import auth, exams, health, proctor_sessions
+from interfaces.tokens import TokenSigner
+
+STATIC = Path(__file__).parent / "static"
+log = logging.getLogger("smart_exam")
+
+
+def create_app(
+    settings: AppSettings | None = None,
+    build: Callable[[AppSettings], Services] = bootstrap,
+) -> FastAPI:
+    settings = settings or AppSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = build(settings)
+        app.state.services = services
+        app.state.signer = TokenSigner(services.secret_key, settings.session_hours * 3600)
+        app.state.login_throttle = auth.LoginThrottle(settings.login_attempts_per_minute)
+        services.start()
+        log.info("smart-exam ready (store: %s)", "PostgreSQL" if settings.uses_postgres else "SQLite")
+        try:
+            yield
+        finally:
+            services.close()
+
+    app = FastAPI(title="Smart Exam Proctoring", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    for module in (health, auth, exams, proctor_sessions):
+        app.include_router(module.router)
+    _include_pages(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def _include_pages(app: FastAPI) -> None:
+    try:
+        from interfaces.routers import pages
+    except ImportError:  # pages land separately
+        return
+    app.include_router(pages.router)

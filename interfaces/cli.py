@@ -1,0 +1,108 @@
+"""smart-exam command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from application.access import Actor
+from application.config import AppSettings
+from domain.errors import SmartExamError
+from domain.users import ROLES
+
+
+def _serve(settings: AppSettings, host: str, port: int, seed_demo: bool) -> None:
+    import uvicorn
+
+    from interfaces.app_factory import create_app
+    from interfaces.bootstrap import bootstrap
+
+    def build(s: AppSettings):  # type: ignore[no-untyped-def]
+        services = bootstrap(s)
+        if seed_demo:
+            from interfaces.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo as seed
+
+            seed(services.app, [r["title"] for r in services.center.exams()])
+            url = f"http://{host}:{port}"
+            print(f"\nSmart Exam demo is running: {url}/login", flush=True)
+            for username, role, _ in DEMO_USERS:
+                print(f"  {role:<10} {username} / {DEMO_PASSWORD}", flush=True)
+            print(f"  pages: {url}/exams  {url}/proctor-center  API docs: {url}/docs\n", flush=True)
+        return services
+
+    uvicorn.run(create_app(settings, build=build), host=host, port=port, log_level="info")
+
+
+def _with_app(settings: AppSettings):  # type: ignore[no-untyped-def]
+    from interfaces.bootstrap import bootstrap
+
+    return bootstrap(settings, run_workers=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="smart-exam", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("serve", "demo"):
+        p = sub.add_parser(name, help=f"{name} the API, pages and background work in one process")
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+    users = sub.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
+    add = users.add_parser("add", help="add a user")
+    add.add_argument("--username", required=True)
+    add.add_argument("--password", required=True)
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--display-name", default="")
+    exams = sub.add_parser("exams", help="manage exams").add_subparsers(dest="action", required=True)
+    imp = exams.add_parser("import", help="import exams from a JSON file (one object or a list)")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--admin", default="admin", help="username recorded as the creator")
+    sub.add_parser("migrate", help="create all tables (run once before several Postgres processes)")
+    proj = sub.add_parser("projections", help="read models").add_subparsers(dest="action", required=True)
+    proj.add_parser("rebuild", help="drop and rebuild every read model from the event log")
+    args = parser.parse_args(argv)
+    settings = AppSettings()
+    try:
+        return _dispatch(args, settings)
+    except SmartExamError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace, settings: AppSettings) -> int:
+    if args.command in ("serve", "demo"):
+        _serve(settings, args.host, args.port, seed_demo=args.command == "demo")
+        return 0
+    if args.command == "migrate":
+        _with_app(settings).close()
+        print("tables are in place")
+        return 0
+    if args.command == "projections":
+        from interfaces.rebuild import rebuild_read_models
+
+        rebuild_read_models(settings)
+        return 0
+    services = _with_app(settings)
+    try:
+        if args.command == "users":
+            user = services.app.register_user(args.username, args.password, args.role, args.display_name)
+            print(f"added {user.role} {user.username} ({user.id})")
+        elif args.command == "exams":
+            admin = services.app.load_user_by_name(args.admin)
+            data = json.loads(args.file.read_text())
+            for item in data if isinstance(data, list) else [data]:
+                exam = services.app.create_exam(
+                    Actor(admin.id, "admin"), item["title"], int(item["durationSeconds"]),
+                    bool(item.get("proctoringEnabled", True)), item["questions"], item.get("passMark"),
+                )  # fmt: skip
+                print(f"imported exam {exam.title!r} ({exam.id})")
+    finally:
+        services.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Request-scoped dependencies: services from the lifespan state, and the caller's identity."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request, WebSocket
+
+from application.access import Actor
+from domain.errors import NotAuthenticated, PermissionDenied
+from interfaces.bootstrap import Services
+from interfaces.tokens import TokenSigner
+
+SESSION_COOKIE = "se_session"
+CSRF_COOKIE = "se_csrf"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def get_signer(request: Request) -> TokenSigner:
+    signer: TokenSigner = request.app.state.signer
+    return signer
+
+
+def _bearer(request: Request | WebSocket) -> str | None:
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def actor_from(request: Request | WebSocket, signer: TokenSigner) -> Actor | None:
+    """The caller, or None when anonymous. Cookie callers must prove the CSRF token on writes."""
+    token = _bearer(request)
+    if token:
+        return signer.verify(token)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    actor = signer.verify(cookie)
+    if isinstance(request, Request) and request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent, signer.csrf_for(cookie)):
+            raise PermissionDenied("missing or wrong X-CSRF-Token header for a cookie session")
+    return actor
+
+
+def optional_actor(request: Request) -> Actor | None:
+    try:
+        return actor_from(request, get_signer(request))
+    except NotAuthenticated:
+        return None
+
+
+def current_actor(request: Request) -> Actor:
+    actor = actor_from(request, get_signer(request))
+    if actor is None:
+        raise NotAuthenticated("log in first (cookie session or Authorization: Bearer)")
+    return actor
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+ActorDep = Annotated[Actor, Depends(current_actor)]
+OptionalActorDep = Annotated[Actor | None, Depends(optional_actor)]

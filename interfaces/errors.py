@@ -1,0 +1,72 @@
+"""The one place errors become HTTP: {"error": "<Type>", "detail": "<human text>"}."""
+
+from __future__ import annotations
+
+import logging
+
+from eventsourcing.persistence import IntegrityError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain import errors
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[errors.SmartExamError], int] = {
+    errors.BadRequest: 400,
+    errors.NotAuthenticated: 401,
+    errors.PermissionDenied: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Gone: 410,
+    errors.PayloadTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
+    errors.InvalidInput: 422,
+    errors.RateLimited: 429,
+}
+HTTP_NAMES = {400: "BadRequest", 401: "NotAuthenticated", 403: "PermissionDenied",
+              404: "NotFound", 405: "MethodNotAllowed", 409: "Conflict", 413: "PayloadTooLarge",
+              415: "UnsupportedMediaType", 422: "InvalidInput", 429: "RateLimited"}  # fmt: skip
+
+
+def error_response(status: int, error: str, detail: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+
+
+def _validation_detail(exc: RequestValidationError) -> str:
+    parts = []
+    for e in exc.errors()[:5]:
+        where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {e.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(errors.SmartExamError)
+    async def _domain(_: Request, exc: errors.SmartExamError) -> JSONResponse:
+        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+        return error_response(status, type(exc).__name__, exc.detail)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        return error_response(409, "Conflict", "another change was saved first; reload and retry")
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
+        if malformed:
+            return error_response(400, "BadRequest", "request body is not valid JSON")
+        return error_response(422, "InvalidInput", _validation_detail(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        name = HTTP_NAMES.get(exc.status_code, "HTTPError")
+        return error_response(exc.status_code, name, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return error_response(500, "InternalError", "unexpected server error; it has been logged")

@@ -1,0 +1,29 @@
+"""Rebuild read models from the event log: empty the tables and tracking, then replay.
+Stop the servers first: a rebuild races with a running projection."""
+
+from __future__ import annotations
+
+import sys
+
+from application.config import AppSettings
+from interfaces.bootstrap import bootstrap
+
+
+def rebuild_read_models(settings: AppSettings) -> None:
+    services = bootstrap(settings, run_workers=True)  # workers built, not started
+    try:
+        total = services.app.recorder.max_notification_id() or 0
+        for worker in services.workers:
+            name = worker.projection.name
+            worker.view.reset(services.app.name)
+            applied = worker.catch_up(progress=lambda last, n=name: _progress(n, last, total))
+            print(f"\n{name}: replayed {applied} event(s)", file=sys.stderr)
+    finally:
+        services.close()
+
+
+def _progress(name: str, position: int, total: int) -> None:
+    width = 30
+    filled = int(width * min(position, total) / total) if total else width
+    sys.stderr.write(f"\r{name:<16} [{'#' * filled}{'.' * (width - filled)}] {position}/{total}")
+    sys.stderr.flush()

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+
+from application.access import require_owner_or_staff
+from domain.attempts import Attempt
+from domain.exams import Question
+from domain.errors import PermissionDenied
+from interfaces.bootstrap import Services
+from interfaces.deps import ActorDep, ServicesDep
+from interfaces.schemas import (
+    AnswerIn, AttemptOut, ExamIn, ExamOut, ForceEndIn, IdOut, ProctoringOut, QuestionOut,
+    StartOut, StatusOut, SubmitOut,
+)  # fmt: skip
+
+router = APIRouter(tags=["exams"])
+
+
+@router.post("/api/exams", response_model=IdOut, status_code=201)
+def create_exam(body: ExamIn, actor: ActorDep, services: ServicesDep) -> IdOut:
+    questions: list[Question] = [
+        {"id": q.id, "text": q.text, "choices": q.choices, "answer": q.answer} for q in body.questions
+    ]
+    exam = services.app.create_exam(
+        actor, body.title, body.duration_seconds, body.proctoring_enabled, questions, body.pass_mark
+    )
+    return IdOut(id=exam.id)
+
+
+@router.get("/api/exams", response_model=list[ExamOut])
+def list_exams(actor: ActorDep, services: ServicesDep) -> list[ExamOut]:
+    return [
+        ExamOut(id=r["exam_id"], title=r["title"], duration_seconds=r["duration_seconds"],
+                proctoring_enabled=bool(r["proctoring_enabled"]), question_count=r["question_count"],
+                pass_mark=r["pass_mark"])  # fmt: skip
+        for r in services.center.exams()
+    ]
+
+
+@router.post("/api/exams/{exam_id}/attempts", response_model=StartOut)
+def start_attempt(exam_id: UUID, actor: ActorDep, services: ServicesDep, response: Response) -> StartOut:
+    attempt = services.app.start_attempt(actor, exam_id)
+    return StartOut(attempt_id=attempt.id, proctor_session_id=attempt.proctor_session_id,
+                    deadline=attempt.deadline, status=attempt.status)  # fmt: skip
+
+
+def attempt_out(services: Services, attempt: Attempt) -> AttemptOut:
+    exam = services.app.get_exam(attempt.exam_id)
+    s = services.settings
+    proctored = attempt.proctor_session_id is not None
+    return AttemptOut(
+        attempt_id=attempt.id, exam_id=attempt.exam_id, exam_title=exam.title,
+        candidate_id=attempt.candidate_id, status=attempt.status, started_at=attempt.started_at,
+        deadline=attempt.deadline, ended_at=attempt.ended_at,
+        remaining_seconds=attempt.remaining_seconds(services.app.clock.now()),
+        questions=[QuestionOut(id=q["id"], text=q["text"], choices=q["choices"]) for q in exam.questions],
+        answers=attempt.answers, score=attempt.score, max_score=attempt.max_score,
+        passed=attempt.passed, end_reason=attempt.end_reason,
+        proctor_session_id=attempt.proctor_session_id,
+        proctoring=ProctoringOut(
+            enabled=proctored, snapshot_interval_seconds=s.snapshot_interval_seconds,
+            chunk_seconds=s.chunk_seconds, live_video=proctored and s.enable_live_video,
+            recording=proctored and s.enable_video_recording,
+        ),
+    )  # fmt: skip
+
+
+@router.get("/api/attempts/{attempt_id}", response_model=AttemptOut)
+def get_attempt(attempt_id: UUID, actor: ActorDep, services: ServicesDep, response: Response) -> AttemptOut:
+    attempt = services.app.read_attempt(actor, attempt_id)
+    require_owner_or_staff(actor, attempt.candidate_id)
+    response.headers["Cache-Control"] = "no-store"
+    return attempt_out(services, attempt)
+
+
+@router.put("/api/attempts/{attempt_id}/answers/{question_id}", response_model=StatusOut)
+def save_answer(
+    attempt_id: UUID, question_id: str, body: AnswerIn, actor: ActorDep, services: ServicesDep
+) -> StatusOut:
+    services.app.save_answer(actor, attempt_id, question_id, body.choice)
+    return StatusOut(status="saved")
+
+
+@router.post("/api/attempts/{attempt_id}/submit", response_model=SubmitOut)
+def submit(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> SubmitOut:
+    a = services.app.submit(actor, attempt_id)
+    return SubmitOut(status=a.status, score=a.score, max_score=a.max_score, passed=a.passed)
+
+
+@router.post("/api/attempt-control/{attempt_id}/force-end", response_model=StatusOut)
+def force_end(attempt_id: UUID, body: ForceEndIn, actor: ActorDep, services: ServicesDep) -> StatusOut:
+    if actor.role not in ("proctor", "admin"):
+        raise PermissionDenied("only proctors and admins may force-end an attempt")
+    a = services.app.terminate(actor, attempt_id, body.reason)
+    return StatusOut(status=a.status)
