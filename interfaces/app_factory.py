@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from application.config import AppSettings
 from interfaces.bootstrap import Services, bootstrap
 from interfaces.errors import install_error_handlers
-from interfaces.routers import auth, exams, health, proctor_sessions
+from interfaces.routers import auth, exams, health, pages, proctor_sessions
 from interfaces.tokens import TokenSigner
 
 STATIC = Path(__file__).parent / "static"
@@ -41,16 +41,8 @@ def create_app(
 
     app = FastAPI(title="Smart Exam Proctoring", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
-    for module in (health, auth, exams, proctor_sessions):
+    for module in (health, auth, exams, proctor_sessions, pages):
         app.include_router(module.router)
-    _include_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
-
-def _include_pages(app: FastAPI) -> None:
-    try:
-        from interfaces.routers import pages
-    except ImportError:  # pages land separately
-        return
-    app.include_router(pages.router)
