@@ -82,9 +82,16 @@ class SQLiteRowView(SQLiteTrackingRecorder):
                 c.execute(*change_sql(change))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return self.query_many([(sql, params)])[0]
+
+    def query_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
+        """Several reads in one transaction: one consistent snapshot."""
+        results = []
         with self.datastore.transaction(commit=False) as c:
-            c.execute(sql, [sql_value(p) for p in params])
-            return [dict(row) for row in c.fetchall()]
+            for sql, params in queries:
+                c.execute(sql, [sql_value(p) for p in params])
+                results.append([dict(row) for row in c.fetchall()])
+        return results
 
 
 class PostgresRowView(PostgresTrackingRecorder):
@@ -114,9 +121,16 @@ class PostgresRowView(PostgresTrackingRecorder):
             c.execute("SELECT pg_notify(%s, %s)", [CHANGES_CHANNEL, str(tracking.notification_id)])
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return self.query_many([(sql, params)])[0]
+
+    def query_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
+        results = []
         with self.datastore.transaction(commit=False) as c:
-            c.execute(_pg(sql), [sql_value(p) for p in params])
-            return [dict(row) for row in c.fetchall()]
+            c.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            for sql, params in queries:
+                c.execute(_pg(sql), [sql_value(p) for p in params])
+                results.append([dict(row) for row in c.fetchall()])
+        return results
 
 
 def _pg(sql: str) -> Any:

@@ -67,6 +67,9 @@ class LifecycleApp(CoreApp):
             attempt = self.load(Attempt, attempt_id, "attempt")
         return attempt
 
+    def load_attempt(self, attempt_id: UUID) -> Attempt:
+        return self.load(Attempt, attempt_id, "attempt")
+
     def load_session(self, attempt: Attempt) -> ProctorSession | None:
         if attempt.proctor_session_id is None:
             return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from application.access import Actor, require_owner, require_role
@@ -44,10 +45,11 @@ class SmartExamApp(LifecycleApp):
         return session
 
     def record_snapshot(
-        self, actor: Actor, attempt_id: UUID, snapshot_id: UUID, path: str, size_bytes: int
-    ) -> int:
+        self, actor: Actor, attempt_id: UUID, snapshot_id: UUID, path: str, size_bytes: int,
+        taken_at: datetime,
+    ) -> int:  # fmt: skip
         session = self.candidate_session(actor, attempt_id)
-        session.take_snapshot(snapshot_id, path, size_bytes, self.clock.now())
+        session.take_snapshot(snapshot_id, path, size_bytes, taken_at)
         return self.commit(session)
 
     def record_client_event(self, actor: Actor, attempt_id: UUID, type: str, detail: str) -> int:

@@ -13,7 +13,8 @@ from fastapi.staticfiles import StaticFiles
 from application.config import AppSettings
 from interfaces.bootstrap import Services, bootstrap
 from interfaces.errors import install_error_handlers
-from interfaces.routers import auth, exams, health, pages, proctor_sessions
+from interfaces.live_feed import SessionFeed
+from interfaces.routers import auth, evidence, exams, health, pages, proctor_sessions, streams
 from interfaces.tokens import TokenSigner
 
 STATIC = Path(__file__).parent / "static"
@@ -33,15 +34,18 @@ def create_app(
         app.state.signer = TokenSigner(services.secret_key, settings.session_hours * 3600)
         app.state.login_throttle = auth.LoginThrottle(settings.login_attempts_per_minute)
         services.start()
+        app.state.feed = feed = SessionFeed(services.center, services.changes, settings.sse_client_queue)
+        feed.start()
         log.info("smart-exam ready (store: %s)", "PostgreSQL" if settings.uses_postgres else "SQLite")
         try:
             yield
         finally:
+            feed.stop()
             services.close()
 
     app = FastAPI(title="Smart Exam Proctoring", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
-    for module in (health, auth, exams, proctor_sessions, pages):
+    for module in (health, auth, exams, streams, proctor_sessions, evidence, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -21,8 +21,10 @@ from adapters.store_config import postgres_params, store_env
 from application.config import AppSettings
 from application.ports import Clock, PasswordHasher
 from application.proctoring import SmartExamApp
-from projections import proctor_center
+from media_storage import MediaStorage
+from projections import proctor_center, timeline
 from projections.center_queries import CenterQueries
+from projections.timeline import TimelineQueries
 
 log = logging.getLogger(__name__)
 MIGRATION_LOCK = 7_404_211
@@ -33,6 +35,8 @@ class Services:
     settings: AppSettings
     app: SmartExamApp
     center: CenterQueries
+    timeline: TimelineQueries
+    media: MediaStorage
     changes: ChangeSignal
     secret_key: str
     workers: list[ProjectionWorker] = field(default_factory=list)
@@ -97,13 +101,19 @@ def bootstrap(
             default_retention_days=settings.retention_days,
         )
         center_view = build_view(settings, "proctor_center", proctor_center.TABLES)
+        timeline_view = build_view(settings, "timeline", timeline.TABLES)
     center = CenterQueries(center_view, settings.risk_weights, settings.enable_sample_sessions)
     app.active_attempts = center
     changes = ChangeSignal()
-    services = Services(settings, app, center, changes, _secret_key(settings))
+    services = Services(
+        settings, app, center, TimelineQueries(timeline_view), MediaStorage(settings.media_path),
+        changes, _secret_key(settings),
+    )  # fmt: skip
     if run_workers:
-        projection = proctor_center.ProctorCenterProjection(view=center_view)
-        services.workers.append(ProjectionWorker(app, projection, changes.notify))
+        services.workers += [
+            ProjectionWorker(app, proctor_center.ProctorCenterProjection(center_view), changes.notify),
+            ProjectionWorker(app, timeline.TimelineProjection(timeline_view)),
+        ]
         services.background.append(
             PeriodicTask("expiry-sweep", settings.expiry_sweep_seconds, app.expire_overdue)
         )

@@ -144,6 +144,8 @@ class SessionOut(Camel):
     latest_snapshot_url: str | None
     flag_count: int
     warning_count: int
+    last_warning: str | None
+    last_warning_at: datetime | None
     risk_score: int
     risk_reasons: list[RiskReason]
     connectivity_issues: int
@@ -169,9 +171,11 @@ def session_out(row: dict[str, Any]) -> SessionOut:
         ended_at=row["ended_at"],
         snapshot_count=row["snapshot_count"] or 0,
         last_snapshot_at=row["last_snapshot_at"],
-        latest_snapshot_url=f"/api/Proctor/snapshot-file/{snapshot}" if snapshot else None,
+        latest_snapshot_url=snapshot_url(snapshot) if snapshot else None,
         flag_count=row["flag_count"] or 0,
         warning_count=row["warning_count"] or 0,
+        last_warning=row["last_warning"],
+        last_warning_at=row["last_warning_at"],
         risk_score=row.get("risk_score", row.get("sample_risk", 0)),
         risk_reasons=row.get("risk_reasons", []),
         connectivity_issues=row.get("connectivity_issues", 0),
@@ -180,3 +184,57 @@ def session_out(row: dict[str, Any]) -> SessionOut:
         is_sample=row["is_sample"],
         position=row["position"] or 0,
     )
+
+
+class SnapshotOut(Camel):
+    snapshot_id: UUID
+    url: str
+    taken_at: datetime
+
+
+def snapshot_url(snapshot_id: UUID | str) -> str:
+    return f"/api/Proctor/snapshot-file/{snapshot_id}"
+
+
+class ClientEventIn(Camel):
+    type: str = Field(min_length=1, max_length=64)
+    detail: str = Field(default="", max_length=2000)
+
+
+class FlagIn(Camel):
+    note: str = Field(default="", max_length=2000)
+
+
+class WarnIn(Camel):
+    message: str = Field(min_length=1, max_length=2000)
+
+
+class PositionOut(Camel):
+    status: str
+    position: int
+
+
+class TimelineItemOut(Camel):
+    position: int
+    at: datetime
+    kind: str
+    label: str
+    detail: str
+    category: str
+
+
+class LiveOut(Camel):
+    enabled: bool
+    status: str
+
+
+class RecordingStateOut(Camel):
+    status: str
+
+
+class SessionDetailOut(Camel):
+    session: SessionOut
+    snapshots: list[SnapshotOut]
+    timeline: list[TimelineItemOut]
+    live: LiveOut
+    recording: RecordingStateOut

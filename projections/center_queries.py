@@ -55,10 +55,23 @@ class CenterQueries:
         )
         return self._with_risk(rows)[0] if rows else None
 
+    def max_position(self) -> int:
+        rows = self.view.query("SELECT MAX(position) AS p FROM center_attempts")
+        return int(rows[0]["p"] or 0) if rows else 0
+
+    def active_snapshot(self) -> tuple[int, list[dict[str, Any]]]:
+        """Active sessions and the position they reflect, read in one transaction."""
+        top, rows = self.view.query_many([
+            ("SELECT MAX(position) AS p FROM center_attempts", []),
+            (f"SELECT {SESSION_COLUMNS} FROM center_attempts a WHERE a.session_status = 'Active' "
+             "ORDER BY a.started_at, a.attempt_id", []),
+        ])  # fmt: skip
+        return int(top[0]["p"] or 0), self._with_risk(rows)
+
     def changed_since(self, position: int, limit: int = 500) -> list[dict[str, Any]]:
         rows = self.view.query(
             f"SELECT {SESSION_COLUMNS} FROM center_attempts a WHERE a.position > ? "
-            "AND a.session_id IS NOT NULL ORDER BY a.position LIMIT ?",
+            "ORDER BY a.position LIMIT ?",
             [position, limit],
         )
         return self._with_risk(rows)

@@ -1,0 +1,122 @@
+"""Proctoring evidence and staff actions: snapshots, client events, flag, warn, detail, timeline."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from application.access import require_owner_or_staff, require_role
+from domain.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
+from interfaces.deps import ActorDep, ServicesDep
+from interfaces.schemas import (
+    ClientEventIn, FlagIn, LiveOut, PositionOut, RecordingStateOut, SessionDetailOut, SnapshotOut,
+    TimelineItemOut, WarnIn, session_out, snapshot_url,
+)  # fmt: skip
+from media_storage.images import jpeg_dimensions
+
+router = APIRouter(prefix="/api/Proctor", tags=["proctor"])
+STAFF = ("proctor", "supervisor", "admin")
+JPEG_TYPES = {"image/jpeg", "image/jpg", "image/pjpeg"}
+
+
+def _declared_length(request: Request) -> int | None:
+    raw = request.headers.get("content-length")
+    return int(raw) if raw and raw.isdigit() else None
+
+
+@router.post("/snapshot/{attempt_id}", response_model=SnapshotOut, status_code=201)
+async def upload_snapshot(
+    attempt_id: UUID, request: Request, actor: ActorDep, services: ServicesDep
+) -> SnapshotOut:
+    settings, app, storage = services.settings, services.app, services.media
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in JPEG_TYPES:
+        raise UnsupportedMediaType("send the snapshot as Content-Type: image/jpeg")
+    declared = _declared_length(request)
+    if declared is not None and declared > settings.max_snapshot_bytes:
+        raise PayloadTooLarge(f"snapshot is larger than {settings.max_snapshot_bytes} bytes")
+    await run_in_threadpool(app.candidate_session, actor, attempt_id)  # who and when, before any write
+    upload = storage.open_upload(settings.max_snapshot_bytes)
+    try:
+        async for chunk in request.stream():
+            upload.write(chunk)
+        width, height = jpeg_dimensions(upload.read_all())
+        if width * height > settings.max_snapshot_pixels:
+            raise PayloadTooLarge(f"snapshot has {width}x{height} pixels; the limit is {settings.max_snapshot_pixels}")
+        taken_at, snapshot_id = app.clock.now(), uuid4()
+        relative = storage.snapshot_path(attempt_id, taken_at)
+        await run_in_threadpool(upload.commit, relative)
+    except BaseException:
+        upload.abort()
+        raise
+    try:
+        await run_in_threadpool(
+            app.record_snapshot, actor, attempt_id, snapshot_id, relative, upload.size, taken_at
+        )
+    except BaseException:
+        await run_in_threadpool(storage.delete, relative)  # no event, no file
+        raise
+    return SnapshotOut(snapshot_id=snapshot_id, url=snapshot_url(snapshot_id), taken_at=taken_at)
+
+
+@router.get("/snapshot-file/{snapshot_id}")
+def snapshot_file(snapshot_id: UUID, actor: ActorDep, services: ServicesDep) -> FileResponse:
+    row = services.timeline.snapshot(snapshot_id)
+    if row is None:
+        raise NotFound(f"snapshot {snapshot_id} not found")
+    require_owner_or_staff(actor, UUID(row["candidate_id"]))
+    return FileResponse(
+        services.media.resolve(row["path"]), media_type="image/jpeg",
+        headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )  # fmt: skip
+
+
+@router.post("/event/{attempt_id}", response_model=PositionOut, status_code=201)
+def client_event(attempt_id: UUID, body: ClientEventIn, actor: ActorDep, services: ServicesDep) -> PositionOut:
+    position = services.app.record_client_event(actor, attempt_id, body.type, body.detail)
+    return PositionOut(status="recorded", position=position)
+
+
+@router.post("/sessions/{attempt_id}/flag", response_model=PositionOut)
+def flag(attempt_id: UUID, body: FlagIn, actor: ActorDep, services: ServicesDep) -> PositionOut:
+    return PositionOut(status="flagged", position=services.app.flag(actor, attempt_id, body.note))
+
+
+@router.post("/sessions/{attempt_id}/warn", response_model=PositionOut)
+def warn(attempt_id: UUID, body: WarnIn, actor: ActorDep, services: ServicesDep) -> PositionOut:
+    return PositionOut(status="warned", position=services.app.warn(actor, attempt_id, body.message))
+
+
+def _timeline(services: ServicesDep, attempt_id: UUID) -> list[TimelineItemOut]:
+    return [
+        TimelineItemOut(position=r["position"], at=r["at"], kind=r["kind"], label=r["label"],
+                        detail=r["detail"] or "", category=r["category"])  # fmt: skip
+        for r in services.timeline.items(attempt_id)
+    ]
+
+
+@router.get("/sessions/{attempt_id}", response_model=SessionDetailOut)
+def session_detail(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> SessionDetailOut:
+    require_role(actor, *STAFF)
+    row = services.center.session(attempt_id)
+    if row is None or row.get("session_id") is None:
+        raise NotFound(f"no proctor session for attempt {attempt_id}")
+    snapshots = [
+        SnapshotOut(snapshot_id=s["snapshot_id"], url=snapshot_url(s["snapshot_id"]), taken_at=s["taken_at"])
+        for s in services.timeline.snapshots(attempt_id)
+    ]
+    return SessionDetailOut(
+        session=session_out(row), snapshots=snapshots, timeline=_timeline(services, attempt_id),
+        live=LiveOut(enabled=services.settings.enable_live_video, status=row["live_status"] or "Offline"),
+        recording=RecordingStateOut(status=row["recording_status"] or "None"),
+    )  # fmt: skip
+
+
+@router.get("/timeline/{attempt_id}", response_model=list[TimelineItemOut])
+def timeline(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> list[TimelineItemOut]:
+    require_role(actor, *STAFF)
+    services.app.load_attempt(attempt_id)  # 404 for unknown ids
+    return _timeline(services, attempt_id)
