@@ -1,0 +1,70 @@
+"""Snapshot upload validation matrix: every bad input is a 4xx in the error shape,
+and leaves no file and no event behind."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import wait_until
+
+from tests.api.conftest import Api, jpeg
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_valid_snapshot_is_stored_served_and_counted(api: Api) -> None:
+    c = api.client
+    attempt = api.start(api.exam(), api.alice)["attemptId"]
+    r = c.post(f"/api/Proctor/snapshot/{attempt}", content=jpeg(), headers={**api.alice, "content-type": "image/jpeg"})
+    assert r.status_code == 201, r.text
+    files = api.media_files()
+    assert len(files) == 1
+    rel = files[0].relative_to(api.data_dir / "MediaStorage").as_posix()
+    assert rel.startswith("proctor-snapshots/") and rel.endswith(".jpg") and attempt in rel
+    row = wait_until(
+        lambda: c.get("/api/Proctor/sessions", headers=api.proctor).json()[0],
+        lambda s: s["snapshotCount"] == 1, what="snapshot counted",
+    )  # fmt: skip
+    image = c.get(row["latestSnapshotUrl"], headers=api.proctor)
+    assert image.status_code == 200 and image.content == files[0].read_bytes()
+    assert c.get(row["latestSnapshotUrl"], headers=api.alice).status_code == 200  # own evidence
+    assert c.get(row["latestSnapshotUrl"], headers=api.bob).status_code == 403
+    c.cookies.clear()
+    assert c.get(row["latestSnapshotUrl"]).status_code == 401  # no credentials at all
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (PNG, "image/jpeg", 415),
+        (b"just some text", "text/plain", 415),
+        (b"", "image/jpeg", 415),
+        (jpeg()[:600], "image/jpeg", 422),
+        (b"\xff\xd8\xff" + b"\x00" * (2 * 1024 * 1024 + 10), "image/jpeg", 413),
+        (jpeg(1920, 1080), "image/jpeg", 413),  # pixel cap (1280x720 in this fixture)
+    ],
+    ids=["png", "text", "empty", "truncated", "oversize", "too-many-pixels"],
+)
+def test_bad_bodies_are_refused_and_leave_nothing(api: Api, body: bytes, content_type: str, status: int) -> None:
+    attempt = api.start(api.exam(), api.alice)["attemptId"]
+    before = api.event_count()
+    r = api.client.post(f"/api/Proctor/snapshot/{attempt}", content=body, headers={**api.alice, "content-type": content_type})
+    assert r.status_code == status, r.text
+    assert set(r.json()) == {"error", "detail"}
+    assert api.media_files() == [] and api.event_count() == before
+
+
+def test_wrong_owner_ended_attempt_and_odd_ids_leave_nothing(api: Api) -> None:
+    c = api.client
+    attempt = api.start(api.exam(), api.alice)["attemptId"]
+    headers = {"content-type": "image/jpeg"}
+    before = api.event_count()
+    assert c.post(f"/api/Proctor/snapshot/{attempt}", content=jpeg(), headers={**api.bob, **headers}).status_code == 403
+    assert c.post(f"/api/Proctor/snapshot/{attempt}", content=jpeg(), headers={**api.proctor, **headers}).status_code == 403
+    for odd in ("..%2F..%2Fetc%2Fpasswd", "00000000-0000-0000-0000-000000000000", "a" * 300):
+        r = c.post(f"/api/Proctor/snapshot/{odd}", content=jpeg(), headers={**api.alice, **headers})
+        assert r.status_code in (404, 422), (odd, r.status_code)
+    assert api.media_files() == [] and api.event_count() == before
+    c.post(f"/api/attempts/{attempt}/submit", headers=api.alice)
+    before = api.event_count()
+    r = c.post(f"/api/Proctor/snapshot/{attempt}", content=jpeg(), headers={**api.alice, **headers})
+    assert r.status_code == 409 and api.media_files() == [] and api.event_count() == before
