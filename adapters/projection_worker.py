@@ -64,9 +64,7 @@ class ProjectionWorker:
         while not self._stopping.is_set():
             try:
                 gt = self.view.max_tracking_id(self.app.name)
-                self._subscription = ApplicationSubscription(
-                    self.app, gt=gt, topics=self.projection.topics
-                )
+                self._subscription = ApplicationSubscription(self.app, gt=gt, topics=self.projection.topics)
                 with self._subscription as events:
                     for event, tracking in events:
                         self.projection.process_event(event, tracking)

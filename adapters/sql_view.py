@@ -16,7 +16,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
-from projections.rows import Change, Update, Upsert
+from projections.rows import Change, Update
 
 CHANGES_CHANNEL = "smart_exam_read_models"
 
@@ -37,9 +37,7 @@ def sql_value(value: Any) -> Any:
 
 def change_sql(change: Change) -> tuple[str, list[Any]]:
     """Portable SQL (SQLite and PostgreSQL both speak INSERT .. ON CONFLICT) with ? marks."""
-    sets = [f"{c} = ?" for c in change.values] + [
-        f"{c} = {change.table}.{c} + ?" for c in change.increments
-    ]
+    sets = [f"{c} = ?" for c in change.values] + [f"{c} = {change.table}.{c} + ?" for c in change.increments]
     if isinstance(change, Update):
         where = " AND ".join(f"{c} = ?" for c in change.where)
         params = [*change.values.values(), *change.increments.values(), *change.where.values()]

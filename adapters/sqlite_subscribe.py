@@ -45,9 +45,7 @@ class SubscribingSQLiteRecorder(SQLiteApplicationRecorder):
 
 
 class SQLiteSubscription(ListenNotifySubscription[SubscribingSQLiteRecorder]):
-    def __init__(
-        self, recorder: SubscribingSQLiteRecorder, gt: int | None, topics: Sequence[str]
-    ) -> None:
+    def __init__(self, recorder: SubscribingSQLiteRecorder, gt: int | None, topics: Sequence[str]) -> None:
         super().__init__(recorder=recorder, gt=gt, topics=topics)
         recorder.register(self._has_been_notified)
         self._poller = threading.Thread(target=self._poll, daemon=True, name="sqlite-poll")

@@ -57,13 +57,11 @@ class CoreApp(Application[UUID]):
         try:
             recordings = self.save(*aggregates)
         except IntegrityError:
-            raise Conflict("another change to this object was saved first; reload and retry")
+            raise Conflict("another change to this object was saved first; reload and retry") from None
         return recordings[-1].notification.id if recordings else 0
 
     # -- users ---------------------------------------------------------------------------
-    def register_user(
-        self, username: str, password: str, role: str, display_name: str = ""
-    ) -> User:
+    def register_user(self, username: str, password: str, role: str, display_name: str = "") -> User:
         if role not in ROLES:
             raise InvalidInput(f"role must be one of: {', '.join(ROLES)}")
         if not username.strip() or len(password) < 8:
@@ -137,4 +135,3 @@ class CoreApp(Application[UUID]):
         settings.change_retention_days(actor.user_id, days)
         self.commit(settings)
         return settings
-

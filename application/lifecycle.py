@@ -6,6 +6,7 @@ Attempt and session always change in one transaction, so nothing is ever half-wr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -60,10 +61,8 @@ class LifecycleApp(CoreApp):
         attempt = self.load(Attempt, attempt_id, "attempt")
         require_owner_or_staff(actor, attempt.candidate_id)
         if attempt.is_overdue(self.clock.now()):
-            try:
+            with contextlib.suppress(Conflict):  # someone else ended it meanwhile
                 self.expire(attempt_id)
-            except Conflict:
-                pass  # someone else ended it meanwhile
             attempt = self.load(Attempt, attempt_id, "attempt")
         return attempt
 

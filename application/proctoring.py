@@ -45,9 +45,14 @@ class SmartExamApp(LifecycleApp):
         return session
 
     def record_snapshot(
-        self, actor: Actor, attempt_id: UUID, snapshot_id: UUID, path: str, size_bytes: int,
+        self,
+        actor: Actor,
+        attempt_id: UUID,
+        snapshot_id: UUID,
+        path: str,
+        size_bytes: int,
         taken_at: datetime,
-    ) -> int:  # fmt: skip
+    ) -> int:
         session = self.candidate_session(actor, attempt_id)
         session.take_snapshot(snapshot_id, path, size_bytes, taken_at)
         return self.commit(session)

@@ -86,9 +86,7 @@ class ProctorSession(Aggregate):
         return ids.proctor_session_id(attempt_id)
 
     @event(SessionStarted)
-    def __init__(
-        self, attempt_id: UUID, exam_id: UUID, candidate_id: UUID, started_at: datetime
-    ) -> None:
+    def __init__(self, attempt_id: UUID, exam_id: UUID, candidate_id: UUID, started_at: datetime) -> None:
         self.attempt_id = attempt_id
         self.exam_id = exam_id
         self.candidate_id = candidate_id
@@ -110,9 +108,7 @@ class ProctorSession(Aggregate):
         self._snapshot_taken(snapshot_id=snapshot_id, path=path, size_bytes=size_bytes, taken_at=at)
 
     @event(SnapshotTaken)
-    def _snapshot_taken(
-        self, snapshot_id: UUID, path: str, size_bytes: int, taken_at: datetime
-    ) -> None:
+    def _snapshot_taken(self, snapshot_id: UUID, path: str, size_bytes: int, taken_at: datetime) -> None:
         self.snapshot_count += 1
 
     def record_event(self, type: str, detail: str, at: datetime) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -55,9 +55,12 @@ class Services:
 def postgres_conninfo(settings: AppSettings) -> str:
     p = postgres_params(settings.database_url)
     return psycopg.conninfo.make_conninfo(
-        dbname=p["POSTGRES_DBNAME"], host=p["POSTGRES_HOST"], port=p["POSTGRES_PORT"],
-        user=p["POSTGRES_USER"], password=p["POSTGRES_PASSWORD"],
-    )  # fmt: skip
+        dbname=p["POSTGRES_DBNAME"],
+        host=p["POSTGRES_HOST"],
+        port=p["POSTGRES_PORT"],
+        user=p["POSTGRES_USER"],
+        password=p["POSTGRES_PASSWORD"],
+    )
 
 
 @contextmanager
@@ -106,9 +109,14 @@ def bootstrap(
     app.active_attempts = center
     changes = ChangeSignal()
     services = Services(
-        settings, app, center, TimelineQueries(timeline_view), MediaStorage(settings.media_path),
-        changes, _secret_key(settings),
-    )  # fmt: skip
+        settings,
+        app,
+        center,
+        TimelineQueries(timeline_view),
+        MediaStorage(settings.media_path),
+        changes,
+        _secret_key(settings),
+    )
     if run_workers:
         services.workers += [
             ProjectionWorker(app, proctor_center.ProctorCenterProjection(center_view), changes.notify),

@@ -23,7 +23,8 @@ def _serve(settings: AppSettings, host: str, port: int, seed_demo: bool) -> None
     def build(s: AppSettings):  # type: ignore[no-untyped-def]
         services = bootstrap(s)
         if seed_demo:
-            from interfaces.demo import DEMO_PASSWORD, DEMO_USERS, seed_demo as seed
+            from interfaces.demo import DEMO_PASSWORD, DEMO_USERS
+            from interfaces.demo import seed_demo as seed
 
             seed(services.app, [r["title"] for r in services.center.exams()])
             url = f"http://{host}:{port}"
@@ -95,9 +96,13 @@ def _dispatch(args: argparse.Namespace, settings: AppSettings) -> int:
             data = json.loads(args.file.read_text())
             for item in data if isinstance(data, list) else [data]:
                 exam = services.app.create_exam(
-                    Actor(admin.id, "admin"), item["title"], int(item["durationSeconds"]),
-                    bool(item.get("proctoringEnabled", True)), item["questions"], item.get("passMark"),
-                )  # fmt: skip
+                    Actor(admin.id, "admin"),
+                    item["title"],
+                    int(item["durationSeconds"]),
+                    bool(item.get("proctoringEnabled", True)),
+                    item["questions"],
+                    item.get("passMark"),
+                )
                 print(f"imported exam {exam.title!r} ({exam.id})")
     finally:
         services.close()

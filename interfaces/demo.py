@@ -17,10 +17,25 @@ DEMO_USERS = [
     ("candidate2", "candidate", "Robin Candidate"),
 ]
 DEMO_QUESTIONS: list[Question] = [
-    {"id": "q1", "text": "Which HTTP status means 'conflict'?", "choices": ["404", "409", "500"], "answer": 1},
-    {"id": "q2", "text": "What does SSE stand for?", "choices": ["Server-Sent Events", "Secure Socket Exchange"], "answer": 0},
-    {"id": "q3", "text": "Which container does Chromium's MediaRecorder write for H.264?", "choices": ["Matroska/WebM", "AVI", "Ogg"], "answer": 0},
-]  # fmt: skip
+    {
+        "id": "q1",
+        "text": "Which HTTP status means 'conflict'?",
+        "choices": ["404", "409", "500"],
+        "answer": 1,
+    },
+    {
+        "id": "q2",
+        "text": "What does SSE stand for?",
+        "choices": ["Server-Sent Events", "Secure Socket Exchange"],
+        "answer": 0,
+    },
+    {
+        "id": "q3",
+        "text": "Which container does Chromium's MediaRecorder write for H.264?",
+        "choices": ["Matroska/WebM", "AVI", "Ogg"],
+        "answer": 0,
+    },
+]
 
 
 def seed_demo(app: SmartExamApp, exam_titles: list[str]) -> None:

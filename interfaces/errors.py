@@ -26,9 +26,18 @@ STATUS: dict[type[errors.SmartExamError], int] = {
     errors.InvalidInput: 422,
     errors.RateLimited: 429,
 }
-HTTP_NAMES = {400: "BadRequest", 401: "NotAuthenticated", 403: "PermissionDenied",
-              404: "NotFound", 405: "MethodNotAllowed", 409: "Conflict", 413: "PayloadTooLarge",
-              415: "UnsupportedMediaType", 422: "InvalidInput", 429: "RateLimited"}  # fmt: skip
+HTTP_NAMES = {
+    400: "BadRequest",
+    401: "NotAuthenticated",
+    403: "PermissionDenied",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    422: "InvalidInput",
+    429: "RateLimited",
+}
 
 
 def error_response(status: int, error: str, detail: str) -> JSONResponse:

@@ -31,8 +31,12 @@ class TokenSigner:
         return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
 
     def issue(self, actor: Actor) -> str:
-        claims = {"sub": str(actor.user_id), "role": actor.role, "name": actor.display_name,
-                  "exp": int(time.time() + self.lifetime)}  # fmt: skip
+        claims = {
+            "sub": str(actor.user_id),
+            "role": actor.role,
+            "name": actor.display_name,
+            "exp": int(time.time() + self.lifetime),
+        }
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         return f"{body}.{self._sign(body)}"
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain.proctoring import CONNECTIVITY_EVENT_TYPES, SESSION_STATUSES
 from domain.errors import InvalidInput
+from domain.proctoring import CONNECTIVITY_EVENT_TYPES, SESSION_STATUSES
 from projections.rows import RowView
 from projections.samples import sample_sessions
 
@@ -61,11 +61,16 @@ class CenterQueries:
 
     def active_snapshot(self) -> tuple[int, list[dict[str, Any]]]:
         """Active sessions and the position they reflect, read in one transaction."""
-        top, rows = self.view.query_many([
-            ("SELECT MAX(position) AS p FROM center_attempts", []),
-            (f"SELECT {SESSION_COLUMNS} FROM center_attempts a WHERE a.session_status = 'Active' "
-             "ORDER BY a.started_at, a.attempt_id", []),
-        ])  # fmt: skip
+        top, rows = self.view.query_many(
+            [
+                ("SELECT MAX(position) AS p FROM center_attempts", []),
+                (
+                    f"SELECT {SESSION_COLUMNS} FROM center_attempts a WHERE a.session_status = 'Active' "
+                    "ORDER BY a.started_at, a.attempt_id",
+                    [],
+                ),
+            ]
+        )
         return int(top[0]["p"] or 0), self._with_risk(rows)
 
     def changed_since(self, position: int, limit: int = 500) -> list[dict[str, Any]]:
@@ -101,7 +106,9 @@ class CenterQueries:
             mine = counts.get(row["attempt_id"], {})
             row["risk_score"], row["risk_reasons"] = risk_of(mine, self.weights)
             row["connectivity_issues"] = sum(
-                n for t, n in mine.items() if t in CONNECTIVITY_EVENT_TYPES and t.endswith(("failed", "lost", "offline"))
+                n
+                for t, n in mine.items()
+                if t in CONNECTIVITY_EVENT_TYPES and t.endswith(("failed", "lost", "offline"))
             )
             row["is_sample"] = False
         return rows

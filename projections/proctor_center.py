@@ -34,7 +34,11 @@ TABLES = [
     "count INTEGER, PRIMARY KEY (attempt_id, type))",
 ]
 
-LIVE_STATUS = {"live_connected": "Live", "live_reconnecting": "Reconnecting", "live_lost": "Offline"}
+LIVE_STATUS = {
+    "live_connected": "Live",
+    "live_reconnecting": "Reconnecting",
+    "live_lost": "Offline",
+}
 
 
 class ProctorCenterProjection(Projection[RowView]):
@@ -66,29 +70,68 @@ class ProctorCenterProjection(Projection[RowView]):
 
     @process_event.register
     def _(self, e: Exam.ExamCreated, tracking: Tracking) -> None:
-        self.view.write(tracking, [Upsert("center_exams", {"exam_id": e.originator_id}, {
-            "title": e.title, "duration_seconds": e.duration_seconds,
-            "proctoring_enabled": e.proctoring_enabled, "question_count": len(e.questions),
-            "pass_mark": e.pass_mark, "created_at": e.timestamp,
-        })])  # fmt: skip
+        self.view.write(
+            tracking,
+            [
+                Upsert(
+                    "center_exams",
+                    {"exam_id": e.originator_id},
+                    {
+                        "title": e.title,
+                        "duration_seconds": e.duration_seconds,
+                        "proctoring_enabled": e.proctoring_enabled,
+                        "question_count": len(e.questions),
+                        "pass_mark": e.pass_mark,
+                        "created_at": e.timestamp,
+                    },
+                )
+            ],
+        )
 
     @process_event.register
     def _(self, e: User.Registered, tracking: Tracking) -> None:
-        self.view.write(tracking, [Upsert("center_users", {"user_id": e.originator_id}, {
-            "username": e.username, "display_name": e.display_name, "role": e.role,
-        })])  # fmt: skip
+        self.view.write(
+            tracking,
+            [
+                Upsert(
+                    "center_users",
+                    {"user_id": e.originator_id},
+                    {
+                        "username": e.username,
+                        "display_name": e.display_name,
+                        "role": e.role,
+                    },
+                )
+            ],
+        )
 
     @process_event.register
     def _(self, e: Attempt.Started, tracking: Tracking) -> None:
         exam = _first(self.view.query("SELECT title FROM center_exams WHERE exam_id = ?", [str(e.exam_id)]))
-        user = _first(self.view.query("SELECT display_name FROM center_users WHERE user_id = ?", [str(e.candidate_id)]))
-        self.view.write(tracking, [Upsert("center_attempts", {"attempt_id": e.originator_id}, {
-            "session_id": e.proctor_session_id, "exam_id": e.exam_id,
-            "exam_title": exam.get("title", ""), "candidate_id": e.candidate_id,
-            "candidate_name": user.get("display_name", ""), "attempt_status": "Active",
-            "session_status": "Active" if e.proctor_session_id else None,
-            "started_at": e.started_at, "deadline": e.deadline, "position": tracking.notification_id,
-        })])  # fmt: skip
+        user = _first(
+            self.view.query("SELECT display_name FROM center_users WHERE user_id = ?", [str(e.candidate_id)])
+        )
+        self.view.write(
+            tracking,
+            [
+                Upsert(
+                    "center_attempts",
+                    {"attempt_id": e.originator_id},
+                    {
+                        "session_id": e.proctor_session_id,
+                        "exam_id": e.exam_id,
+                        "exam_title": exam.get("title", ""),
+                        "candidate_id": e.candidate_id,
+                        "candidate_name": user.get("display_name", ""),
+                        "attempt_status": "Active",
+                        "session_status": "Active" if e.proctor_session_id else None,
+                        "started_at": e.started_at,
+                        "deadline": e.deadline,
+                        "position": tracking.notification_id,
+                    },
+                )
+            ],
+        )
 
     @process_event.register
     def _(self, e: Attempt.Submitted, tracking: Tracking) -> None:
@@ -103,24 +146,52 @@ class ProctorCenterProjection(Projection[RowView]):
         self._attempt_ended(e, tracking, "Cancelled", None)
 
     def _attempt_ended(self, e: Any, tracking: Tracking, status: str, score: int | None) -> None:
-        self.view.write(tracking, [Update("center_attempts", {"attempt_id": e.originator_id}, {
-            "attempt_status": status, "ended_at": e.ended_at, "score": score,
-            "position": tracking.notification_id,
-        })])  # fmt: skip
+        self.view.write(
+            tracking,
+            [
+                Update(
+                    "center_attempts",
+                    {"attempt_id": e.originator_id},
+                    {
+                        "attempt_status": status,
+                        "ended_at": e.ended_at,
+                        "score": score,
+                        "position": tracking.notification_id,
+                    },
+                )
+            ],
+        )
 
     @process_event.register
     def _(self, e: ProctorSession.SessionCompleted, tracking: Tracking) -> None:
-        self.view.write(tracking, [self._session_row(e, tracking, session_status="Completed", live_status="Offline")])
+        self.view.write(
+            tracking,
+            [self._session_row(e, tracking, session_status="Completed", live_status="Offline")],
+        )
 
     @process_event.register
     def _(self, e: ProctorSession.SessionCancelled, tracking: Tracking) -> None:
-        self.view.write(tracking, [self._session_row(e, tracking, session_status="Cancelled", live_status="Offline")])
+        self.view.write(
+            tracking,
+            [self._session_row(e, tracking, session_status="Cancelled", live_status="Offline")],
+        )
 
     @process_event.register
     def _(self, e: ProctorSession.SnapshotTaken, tracking: Tracking) -> None:
-        self.view.write(tracking, [_session_update(e, tracking, {
-            "last_snapshot_at": e.taken_at, "latest_snapshot_id": e.snapshot_id,
-        }, {"snapshot_count": 1})])  # fmt: skip
+        self.view.write(
+            tracking,
+            [
+                _session_update(
+                    e,
+                    tracking,
+                    {
+                        "last_snapshot_at": e.taken_at,
+                        "latest_snapshot_id": e.snapshot_id,
+                    },
+                    {"snapshot_count": 1},
+                )
+            ],
+        )
 
     @process_event.register
     def _(self, e: ProctorSession.ProctorEventRecorded, tracking: Tracking) -> None:
@@ -131,21 +202,37 @@ class ProctorCenterProjection(Projection[RowView]):
 
     @process_event.register
     def _(self, e: ProctorSession.Flagged, tracking: Tracking) -> None:
-        self.view.write(tracking, [
-            self._count(e, tracking, "flagged"),
-            _session_update(e, tracking, {}, {"flag_count": 1}),
-        ])  # fmt: skip
+        self.view.write(
+            tracking,
+            [
+                self._count(e, tracking, "flagged"),
+                _session_update(e, tracking, {}, {"flag_count": 1}),
+            ],
+        )
 
     @process_event.register
     def _(self, e: ProctorSession.Warned, tracking: Tracking) -> None:
-        self.view.write(tracking, [_session_update(e, tracking, {
-            "last_warning": e.message, "last_warning_at": e.at,
-        }, {"warning_count": 1})])  # fmt: skip
+        self.view.write(
+            tracking,
+            [
+                _session_update(
+                    e,
+                    tracking,
+                    {
+                        "last_warning": e.message,
+                        "last_warning_at": e.at,
+                    },
+                    {"warning_count": 1},
+                )
+            ],
+        )
 
     def _count(self, e: Any, tracking: Tracking, type_: str) -> Upsert:
-        row = _first(self.view.query(
-            "SELECT attempt_id FROM center_attempts WHERE session_id = ?", [str(e.originator_id)]
-        ))  # fmt: skip
+        row = _first(
+            self.view.query(
+                "SELECT attempt_id FROM center_attempts WHERE session_id = ?", [str(e.originator_id)]
+            )
+        )
         return Upsert(
             "center_event_counts",
             {"attempt_id": row.get("attempt_id", ""), "type": type_},
@@ -154,9 +241,7 @@ class ProctorCenterProjection(Projection[RowView]):
         )
 
 
-def _session_update(
-    e: Any, tracking: Tracking, values: dict[str, Any], increments: dict[str, int]
-) -> Update:
+def _session_update(e: Any, tracking: Tracking, values: dict[str, Any], increments: dict[str, int]) -> Update:
     return Update(
         "center_attempts",
         {"session_id": e.originator_id},

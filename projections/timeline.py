@@ -46,27 +46,51 @@ class TimelineProjection(Projection[RowView]):
     topics = tuple(
         get_topic(cls)
         for cls in (
-            Attempt.Started, Attempt.Submitted, Attempt.Expired, Attempt.ForceEnded,
-            ProctorSession.SessionStarted, ProctorSession.SnapshotTaken,
-            ProctorSession.ProctorEventRecorded, ProctorSession.Flagged, ProctorSession.Warned,
-            ProctorSession.SessionCompleted, ProctorSession.SessionCancelled,
+            Attempt.Started,
+            Attempt.Submitted,
+            Attempt.Expired,
+            Attempt.ForceEnded,
+            ProctorSession.SessionStarted,
+            ProctorSession.SnapshotTaken,
+            ProctorSession.ProctorEventRecorded,
+            ProctorSession.Flagged,
+            ProctorSession.Warned,
+            ProctorSession.SessionCompleted,
+            ProctorSession.SessionCancelled,
         )
-    )  # fmt: skip
+    )
 
     @singledispatchmethod
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.view.insert_tracking(tracking)
 
-    def _item(self, t: Tracking, attempt_id: UUID | str, at: Any, kind: str, label: str,
-              detail: str = "", category: str = "lifecycle") -> Upsert:  # fmt: skip
-        return Upsert("timeline_items", {"position": t.notification_id}, {
-            "attempt_id": attempt_id, "at": at, "kind": kind, "label": label,
-            "detail": detail, "category": category,
-        })  # fmt: skip
+    def _item(
+        self,
+        t: Tracking,
+        attempt_id: UUID | str,
+        at: Any,
+        kind: str,
+        label: str,
+        detail: str = "",
+        category: str = "lifecycle",
+    ) -> Upsert:
+        return Upsert(
+            "timeline_items",
+            {"position": t.notification_id},
+            {
+                "attempt_id": attempt_id,
+                "at": at,
+                "kind": kind,
+                "label": label,
+                "detail": detail,
+                "category": category,
+            },
+        )
 
     def _attempt_of(self, session_id: UUID) -> dict[str, Any]:
         rows = self.view.query(
-            "SELECT attempt_id, candidate_id FROM timeline_sessions WHERE session_id = ?", [session_id]
+            "SELECT attempt_id, candidate_id FROM timeline_sessions WHERE session_id = ?",
+            [session_id],
         )
         return rows[0] if rows else {"attempt_id": "", "candidate_id": ""}
 
@@ -77,7 +101,9 @@ class TimelineProjection(Projection[RowView]):
     @process_event.register
     def _(self, e: Attempt.Submitted, t: Tracking) -> None:
         detail = f"score {e.score}/{e.max_score}"
-        self.view.write(t, [self._item(t, e.originator_id, e.ended_at, "submitted", "Exam submitted", detail)])
+        self.view.write(
+            t, [self._item(t, e.originator_id, e.ended_at, "submitted", "Exam submitted", detail)]
+        )
 
     @process_event.register
     def _(self, e: Attempt.Expired, t: Tracking) -> None:
@@ -86,21 +112,48 @@ class TimelineProjection(Projection[RowView]):
 
     @process_event.register
     def _(self, e: Attempt.ForceEnded, t: Tracking) -> None:
-        self.view.write(t, [self._item(t, e.originator_id, e.ended_at, "force_ended",
-                                       "Exam ended by staff", e.reason, "action")])  # fmt: skip
+        self.view.write(
+            t,
+            [
+                self._item(
+                    t, e.originator_id, e.ended_at, "force_ended", "Exam ended by staff", e.reason, "action"
+                )
+            ],
+        )
 
     @process_event.register
     def _(self, e: ProctorSession.SessionStarted, t: Tracking) -> None:
-        self.view.write(t, [Upsert("timeline_sessions", {"session_id": e.originator_id},
-                                   {"attempt_id": e.attempt_id, "candidate_id": e.candidate_id})])  # fmt: skip
+        self.view.write(
+            t,
+            [
+                Upsert(
+                    "timeline_sessions",
+                    {"session_id": e.originator_id},
+                    {"attempt_id": e.attempt_id, "candidate_id": e.candidate_id},
+                )
+            ],
+        )
 
     @process_event.register
     def _(self, e: ProctorSession.SnapshotTaken, t: Tracking) -> None:
         owner = self._attempt_of(e.originator_id)
-        self.view.write(t, [Upsert("timeline_snapshots", {"snapshot_id": e.snapshot_id}, {
-            "attempt_id": owner["attempt_id"], "candidate_id": owner["candidate_id"], "path": e.path,
-            "size_bytes": e.size_bytes, "taken_at": e.taken_at, "position": t.notification_id,
-        })])  # fmt: skip
+        self.view.write(
+            t,
+            [
+                Upsert(
+                    "timeline_snapshots",
+                    {"snapshot_id": e.snapshot_id},
+                    {
+                        "attempt_id": owner["attempt_id"],
+                        "candidate_id": owner["candidate_id"],
+                        "path": e.path,
+                        "size_bytes": e.size_bytes,
+                        "taken_at": e.taken_at,
+                        "position": t.notification_id,
+                    },
+                )
+            ],
+        )
 
     @process_event.register
     def _(self, e: ProctorSession.ProctorEventRecorded, t: Tracking) -> None:
@@ -122,12 +175,28 @@ class TimelineProjection(Projection[RowView]):
     @process_event.register
     def _(self, e: ProctorSession.SessionCompleted, t: Tracking) -> None:
         attempt = self._attempt_of(e.originator_id)["attempt_id"]
-        self.view.write(t, [self._item(t, attempt, e.ended_at, "session_completed", "Proctoring completed", e.reason)])
+        self.view.write(
+            t,
+            [self._item(t, attempt, e.ended_at, "session_completed", "Proctoring completed", e.reason)],
+        )
 
     @process_event.register
     def _(self, e: ProctorSession.SessionCancelled, t: Tracking) -> None:
         attempt = self._attempt_of(e.originator_id)["attempt_id"]
-        self.view.write(t, [self._item(t, attempt, e.ended_at, "session_cancelled", "Proctoring cancelled", e.reason, "action")])
+        self.view.write(
+            t,
+            [
+                self._item(
+                    t,
+                    attempt,
+                    e.ended_at,
+                    "session_cancelled",
+                    "Proctoring cancelled",
+                    e.reason,
+                    "action",
+                )
+            ],
+        )
 
 
 class TimelineQueries:

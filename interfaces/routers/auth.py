@@ -47,8 +47,9 @@ async def login(body: LoginIn, request: Request, response: Response, services: S
     max_age = int(signer.lifetime)
     response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="strict", path="/")
     response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="strict", path="/")
-    return LoginOut(access_token=token, role=user.role, user_id=user.id,
-                    display_name=user.display_name, csrf_token=csrf)  # fmt: skip
+    return LoginOut(
+        access_token=token, role=user.role, user_id=user.id, display_name=user.display_name, csrf_token=csrf
+    )
 
 
 @router.post("/logout", status_code=204)

@@ -12,9 +12,18 @@ from application.access import require_owner_or_staff, require_role
 from domain.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
 from interfaces.deps import ActorDep, ServicesDep
 from interfaces.schemas import (
-    ClientEventIn, FlagIn, LiveOut, PositionOut, RecordingStateOut, SessionDetailOut, SnapshotOut,
-    TimelineItemOut, WarnIn, session_out, snapshot_url,
-)  # fmt: skip
+    ClientEventIn,
+    FlagIn,
+    LiveOut,
+    PositionOut,
+    RecordingStateOut,
+    SessionDetailOut,
+    SnapshotOut,
+    TimelineItemOut,
+    WarnIn,
+    session_out,
+    snapshot_url,
+)
 from media_storage.images import jpeg_dimensions
 
 router = APIRouter(prefix="/api/Proctor", tags=["proctor"])
@@ -45,7 +54,9 @@ async def upload_snapshot(
             upload.write(chunk)
         width, height = jpeg_dimensions(upload.read_all())
         if width * height > settings.max_snapshot_pixels:
-            raise PayloadTooLarge(f"snapshot has {width}x{height} pixels; the limit is {settings.max_snapshot_pixels}")
+            raise PayloadTooLarge(
+                f"snapshot has {width}x{height} pixels; the limit is {settings.max_snapshot_pixels}"
+            )
         taken_at, snapshot_id = app.clock.now(), uuid4()
         relative = storage.snapshot_path(attempt_id, taken_at)
         await run_in_threadpool(upload.commit, relative)
@@ -69,13 +80,16 @@ def snapshot_file(snapshot_id: UUID, actor: ActorDep, services: ServicesDep) -> 
         raise NotFound(f"snapshot {snapshot_id} not found")
     require_owner_or_staff(actor, UUID(row["candidate_id"]))
     return FileResponse(
-        services.media.resolve(row["path"]), media_type="image/jpeg",
+        services.media.resolve(row["path"]),
+        media_type="image/jpeg",
         headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
-    )  # fmt: skip
+    )
 
 
 @router.post("/event/{attempt_id}", response_model=PositionOut, status_code=201)
-def client_event(attempt_id: UUID, body: ClientEventIn, actor: ActorDep, services: ServicesDep) -> PositionOut:
+def client_event(
+    attempt_id: UUID, body: ClientEventIn, actor: ActorDep, services: ServicesDep
+) -> PositionOut:
     position = services.app.record_client_event(actor, attempt_id, body.type, body.detail)
     return PositionOut(status="recorded", position=position)
 
@@ -92,8 +106,14 @@ def warn(attempt_id: UUID, body: WarnIn, actor: ActorDep, services: ServicesDep)
 
 def _timeline(services: ServicesDep, attempt_id: UUID) -> list[TimelineItemOut]:
     return [
-        TimelineItemOut(position=r["position"], at=r["at"], kind=r["kind"], label=r["label"],
-                        detail=r["detail"] or "", category=r["category"])  # fmt: skip
+        TimelineItemOut(
+            position=r["position"],
+            at=r["at"],
+            kind=r["kind"],
+            label=r["label"],
+            detail=r["detail"] or "",
+            category=r["category"],
+        )
         for r in services.timeline.items(attempt_id)
     ]
 
@@ -109,10 +129,12 @@ def session_detail(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> 
         for s in services.timeline.snapshots(attempt_id)
     ]
     return SessionDetailOut(
-        session=session_out(row), snapshots=snapshots, timeline=_timeline(services, attempt_id),
+        session=session_out(row),
+        snapshots=snapshots,
+        timeline=_timeline(services, attempt_id),
         live=LiveOut(enabled=services.settings.enable_live_video, status=row["live_status"] or "Offline"),
         recording=RecordingStateOut(status=row["recording_status"] or "None"),
-    )  # fmt: skip
+    )
 
 
 @router.get("/timeline/{attempt_id}", response_model=list[TimelineItemOut])

@@ -6,14 +6,23 @@ from fastapi import APIRouter, Response
 
 from application.access import require_owner_or_staff
 from domain.attempts import Attempt
-from domain.exams import Question
 from domain.errors import PermissionDenied
+from domain.exams import Question
 from interfaces.bootstrap import Services
 from interfaces.deps import ActorDep, ServicesDep
 from interfaces.schemas import (
-    AnswerIn, AttemptOut, ExamIn, ExamOut, ForceEndIn, IdOut, ProctoringOut, QuestionOut,
-    StartOut, StatusOut, SubmitOut,
-)  # fmt: skip
+    AnswerIn,
+    AttemptOut,
+    ExamIn,
+    ExamOut,
+    ForceEndIn,
+    IdOut,
+    ProctoringOut,
+    QuestionOut,
+    StartOut,
+    StatusOut,
+    SubmitOut,
+)
 
 router = APIRouter(tags=["exams"])
 
@@ -32,9 +41,14 @@ def create_exam(body: ExamIn, actor: ActorDep, services: ServicesDep) -> IdOut:
 @router.get("/api/exams", response_model=list[ExamOut])
 def list_exams(actor: ActorDep, services: ServicesDep) -> list[ExamOut]:
     return [
-        ExamOut(id=r["exam_id"], title=r["title"], duration_seconds=r["duration_seconds"],
-                proctoring_enabled=bool(r["proctoring_enabled"]), question_count=r["question_count"],
-                pass_mark=r["pass_mark"])  # fmt: skip
+        ExamOut(
+            id=r["exam_id"],
+            title=r["title"],
+            duration_seconds=r["duration_seconds"],
+            proctoring_enabled=bool(r["proctoring_enabled"]),
+            question_count=r["question_count"],
+            pass_mark=r["pass_mark"],
+        )
         for r in services.center.exams()
     ]
 
@@ -42,8 +56,12 @@ def list_exams(actor: ActorDep, services: ServicesDep) -> list[ExamOut]:
 @router.post("/api/exams/{exam_id}/attempts", response_model=StartOut)
 def start_attempt(exam_id: UUID, actor: ActorDep, services: ServicesDep, response: Response) -> StartOut:
     attempt = services.app.start_attempt(actor, exam_id)
-    return StartOut(attempt_id=attempt.id, proctor_session_id=attempt.proctor_session_id,
-                    deadline=attempt.deadline, status=attempt.status)  # fmt: skip
+    return StartOut(
+        attempt_id=attempt.id,
+        proctor_session_id=attempt.proctor_session_id,
+        deadline=attempt.deadline,
+        status=attempt.status,
+    )
 
 
 def attempt_out(services: Services, attempt: Attempt) -> AttemptOut:
@@ -51,20 +69,30 @@ def attempt_out(services: Services, attempt: Attempt) -> AttemptOut:
     s = services.settings
     proctored = attempt.proctor_session_id is not None
     return AttemptOut(
-        attempt_id=attempt.id, exam_id=attempt.exam_id, exam_title=exam.title,
-        candidate_id=attempt.candidate_id, status=attempt.status, started_at=attempt.started_at,
-        deadline=attempt.deadline, ended_at=attempt.ended_at,
+        attempt_id=attempt.id,
+        exam_id=attempt.exam_id,
+        exam_title=exam.title,
+        candidate_id=attempt.candidate_id,
+        status=attempt.status,
+        started_at=attempt.started_at,
+        deadline=attempt.deadline,
+        ended_at=attempt.ended_at,
         remaining_seconds=attempt.remaining_seconds(services.app.clock.now()),
         questions=[QuestionOut(id=q["id"], text=q["text"], choices=q["choices"]) for q in exam.questions],
-        answers=attempt.answers, score=attempt.score, max_score=attempt.max_score,
-        passed=attempt.passed, end_reason=attempt.end_reason,
+        answers=attempt.answers,
+        score=attempt.score,
+        max_score=attempt.max_score,
+        passed=attempt.passed,
+        end_reason=attempt.end_reason,
         proctor_session_id=attempt.proctor_session_id,
         proctoring=ProctoringOut(
-            enabled=proctored, snapshot_interval_seconds=s.snapshot_interval_seconds,
-            chunk_seconds=s.chunk_seconds, live_video=proctored and s.enable_live_video,
+            enabled=proctored,
+            snapshot_interval_seconds=s.snapshot_interval_seconds,
+            chunk_seconds=s.chunk_seconds,
+            live_video=proctored and s.enable_live_video,
             recording=proctored and s.enable_video_recording,
         ),
-    )  # fmt: skip
+    )
 
 
 @router.get("/api/attempts/{attempt_id}", response_model=AttemptOut)

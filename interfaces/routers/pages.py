@@ -18,8 +18,12 @@ from interfaces.deps import OptionalActorDep
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).parent.parent / "templates"
 STAFF = ("proctor", "supervisor", "admin")
-NAV = [("/exams", "Exams", None), ("/proctor-center", "Proctor Center", STAFF),
-       ("/admin/settings", "Settings", ("admin",)), ("/audit", "Audit", ("auditor", "admin"))]  # fmt: skip
+NAV = [
+    ("/exams", "Exams", None),
+    ("/proctor-center", "Proctor Center", STAFF),
+    ("/admin/settings", "Settings", ("admin",)),
+    ("/audit", "Audit", ("auditor", "admin")),
+]
 
 
 def render(name: str, title: str, actor: Actor | None, **data: Any) -> HTMLResponse:
@@ -29,14 +33,20 @@ def render(name: str, title: str, actor: Actor | None, **data: Any) -> HTMLRespo
     nav = ""
     if actor is not None:
         links = "".join(
-            f'<a href="{href}">{label}</a>' for href, label, roles in NAV if roles is None or actor.role in roles
+            f'<a href="{href}">{label}</a>'
+            for href, label, roles in NAV
+            if roles is None or actor.role in roles
         )
-        nav = (f'<nav aria-label="Main">{links}<span class="who">{html.escape(actor.display_name)} '
-               f'({actor.role})</span><button type="button" id="logout">Log out</button></nav>')  # fmt: skip
+        nav = (
+            f'<nav aria-label="Main">{links}<span class="who">{html.escape(actor.display_name)} '
+            f'({actor.role})</span><button type="button" id="logout">Log out</button></nav>'
+        )
     page = Template((TEMPLATES / "layout.html").read_text()).substitute(
-        title=html.escape(title), nav=nav, body=body,
+        title=html.escape(title),
+        nav=nav,
+        body=body,
         boot=html.escape(json.dumps({k: str(v) for k, v in data.items()})),
-    )  # fmt: skip
+    )
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
 
@@ -45,7 +55,12 @@ def _login_redirect(request: Request) -> Response:
 
 
 def _page(
-    request: Request, actor: Actor | None, roles: tuple[str, ...] | None, name: str, title: str, **data: Any
+    request: Request,
+    actor: Actor | None,
+    roles: tuple[str, ...] | None,
+    name: str,
+    title: str,
+    **data: Any,
 ) -> Response:
     if actor is None:
         return _login_redirect(request)

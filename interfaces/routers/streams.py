@@ -34,9 +34,11 @@ def _last_id(raw: str | None) -> int | None:
 def _respond(request: Request, events: AsyncIterator[dict[str, Any]]) -> EventSourceResponse:
     heartbeat = request.app.state.services.settings.sse_heartbeat_seconds
     return EventSourceResponse(
-        events, ping=heartbeat, send_timeout=10,
+        events,
+        ping=heartbeat,
+        send_timeout=10,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )  # fmt: skip
+    )
 
 
 async def _follow(
@@ -83,7 +85,11 @@ async def sessions_stream(
                 for row in rows:
                     sent = row["position"]
                     if row.get("session_id") is not None:
-                        yield {"event": "session", "id": str(sent), "data": json.dumps(to_change(row).session)}
+                        yield {
+                            "event": "session",
+                            "id": str(sent),
+                            "data": json.dumps(to_change(row).session),
+                        }
         async for message in _follow(feed, client, sent, "session", lambda c: c.session):
             yield message
 
@@ -116,8 +122,13 @@ async def attempt_stream(
         state = (
             _attempt_state(to_change(row).session)
             if row
-            else {"status": attempt.status, "sessionStatus": None, "warningCount": 0,
-                  "lastWarning": None, "lastWarningAt": None}  # fmt: skip
+            else {
+                "status": attempt.status,
+                "sessionStatus": None,
+                "warningCount": 0,
+                "lastWarning": None,
+                "lastWarningAt": None,
+            }
         )
         yield {"event": "attempt", "id": str(position), "data": json.dumps(state)}
         async for message in _follow(feed, client, position, "attempt", lambda c: _attempt_state(c.session)):

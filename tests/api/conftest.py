@@ -46,8 +46,12 @@ class Api:
         return {"Authorization": f"Bearer {r.json()['accessToken']}"}
 
     def exam(self, proctoring: bool = True, duration: int = 600) -> str:
-        body = {"title": "Exam", "durationSeconds": duration, "proctoringEnabled": proctoring,
-                "questions": QUESTIONS}  # fmt: skip
+        body = {
+            "title": "Exam",
+            "durationSeconds": duration,
+            "proctoringEnabled": proctoring,
+            "questions": QUESTIONS,
+        }
         r = self.client.post("/api/exams", json=body, headers=self.admin)
         assert r.status_code == 201, r.text
         return str(r.json()["id"])
@@ -66,8 +70,14 @@ class Api:
 
 def build_with_users(settings: AppSettings) -> Services:
     services = bootstrap(settings, hasher=Argon2Hasher(time_cost=1, memory_cost=8192))
-    for name, role in [("admin", "admin"), ("proctor", "proctor"), ("supervisor", "supervisor"),
-                       ("auditor", "auditor"), ("alice", "candidate"), ("bob", "candidate")]:  # fmt: skip
+    for name, role in [
+        ("admin", "admin"),
+        ("proctor", "proctor"),
+        ("supervisor", "supervisor"),
+        ("auditor", "auditor"),
+        ("alice", "candidate"),
+        ("bob", "candidate"),
+    ]:
         services.app.register_user(name, PASSWORD, role, name.title())
     return services
 

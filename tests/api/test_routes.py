@@ -28,7 +28,10 @@ def test_login_me_logout_and_bad_credentials(api: Api) -> None:
     c = api.client
     assert_error(c.post("/api/auth/login", json={"username": "alice", "password": "nope-nope"}), 401)
     assert_error(c.post("/api/auth/login", json={"username": "ghost", "password": "whatever1"}), 401)
-    assert_error(c.post("/api/auth/login", content=b"{bad", headers={"content-type": "application/json"}), 400)
+    assert_error(
+        c.post("/api/auth/login", content=b"{bad", headers={"content-type": "application/json"}),
+        400,
+    )
     assert_error(c.post("/api/auth/login", json={"username": 5}), 422)
     assert c.get("/api/auth/me", headers=api.alice).json()["role"] == "candidate"
     assert_error(c.get("/api/auth/me", headers={"Authorization": "Bearer forged.token"}), 401)
@@ -47,11 +50,17 @@ def test_cookie_session_needs_csrf_header_on_writes(api: Api) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/api/exams"), ("POST", "/api/exams"), ("GET", f"/api/attempts/{UNKNOWN}"),
-     ("POST", f"/api/exams/{UNKNOWN}/attempts"), ("GET", "/api/Proctor/sessions"),
-     ("GET", "/api/Proctor/sessions/stream"), ("POST", f"/api/Proctor/snapshot/{UNKNOWN}"),
-     ("GET", f"/api/Proctor/timeline/{UNKNOWN}")],
-)  # fmt: skip
+    [
+        ("GET", "/api/exams"),
+        ("POST", "/api/exams"),
+        ("GET", f"/api/attempts/{UNKNOWN}"),
+        ("POST", f"/api/exams/{UNKNOWN}/attempts"),
+        ("GET", "/api/Proctor/sessions"),
+        ("GET", "/api/Proctor/sessions/stream"),
+        ("POST", f"/api/Proctor/snapshot/{UNKNOWN}"),
+        ("GET", f"/api/Proctor/timeline/{UNKNOWN}"),
+    ],
+)
 def test_anonymous_gets_401(api: Api, method: str, path: str) -> None:
     api.client.cookies.clear()
     assert_error(api.client.request(method, path, json={}), 401, "NotAuthenticated")
@@ -59,7 +68,11 @@ def test_anonymous_gets_401(api: Api, method: str, path: str) -> None:
 
 def test_exam_crud_roles_and_validation(api: Api) -> None:
     c = api.client
-    body = {"title": "T", "durationSeconds": 60, "questions": [{"id": "a", "text": "t", "choices": ["x", "y"], "answer": 1}]}
+    body = {
+        "title": "T",
+        "durationSeconds": 60,
+        "questions": [{"id": "a", "text": "t", "choices": ["x", "y"], "answer": 1}],
+    }
     assert_error(c.post("/api/exams", json=body, headers=api.alice), 403)
     assert_error(c.post("/api/exams", json={**body, "durationSeconds": "long"}, headers=api.admin), 422)
     bad = {**body, "questions": [{"id": "a", "text": "t", "choices": ["x", "y"], "answer": 5}]}
@@ -84,7 +97,10 @@ def test_attempt_lifecycle_and_ownership(api: Api) -> None:
     view = c.get(f"/api/attempts/{attempt}", headers=api.alice).json()
     assert view["status"] == "Active" and "answer" not in view["questions"][0]
     assert c.get(f"/api/attempts/{attempt}", headers=api.proctor).status_code == 200
-    put = lambda q, body, who=api.alice: c.put(f"/api/attempts/{attempt}/answers/{q}", json=body, headers=who)  # noqa: E731
+
+    def put(q: str, body: object, who: dict[str, str] = api.alice):  # type: ignore[no-untyped-def]
+        return c.put(f"/api/attempts/{attempt}/answers/{q}", json=body, headers=who)
+
     assert put("q1", {"choice": 1}).json() == {"status": "saved"}
     assert_error(put("q1", {"choice": 1}, api.bob), 403)
     assert_error(put("q9", {"choice": 0}), 404)
@@ -101,13 +117,17 @@ def test_attempt_lifecycle_and_ownership(api: Api) -> None:
 def test_force_end_cancels_and_blocks_the_candidate(api: Api) -> None:
     c = api.client
     attempt = api.start(api.exam(), api.alice)["attemptId"]
-    assert_error(c.post(f"/api/attempt-control/{attempt}/force-end", json={"reason": "x"}, headers=api.alice), 403)
+    assert_error(
+        c.post(f"/api/attempt-control/{attempt}/force-end", json={"reason": "x"}, headers=api.alice),
+        403,
+    )
     assert_error(c.post(f"/api/attempt-control/{UNKNOWN}/force-end", json={}, headers=api.proctor), 404)
     r = c.post(f"/api/attempt-control/{attempt}/force-end", json={"reason": "phone"}, headers=api.proctor)
     assert r.json() == {"status": "Cancelled"}
     assert_error(c.post(f"/api/attempts/{attempt}/submit", headers=api.alice), 409)
     rows = wait_until(
-        lambda: c.get("/api/Proctor/sessions?status=Cancelled", headers=api.proctor).json(), what="cancelled"
+        lambda: c.get("/api/Proctor/sessions?status=Cancelled", headers=api.proctor).json(),
+        what="cancelled",
     )
     assert [s["attemptId"] for s in rows] == [attempt] and rows[0]["endedAt"]
 
@@ -119,11 +139,22 @@ def test_sessions_list_filters_and_samples(api: Api) -> None:
     samples = get("?includeSamples=true").json()
     assert len(samples) == 2 and all(s["isSample"] for s in samples)
     assert get("?includeSamples=true").json() == samples  # stable ids
-    assert_error(c.post(f"/api/Proctor/sessions/{samples[0]['attemptId']}/flag", json={"note": "x"}, headers=api.proctor), 409)
+    assert_error(
+        c.post(
+            f"/api/Proctor/sessions/{samples[0]['attemptId']}/flag",
+            json={"note": "x"},
+            headers=api.proctor,
+        ),
+        409,
+    )
     assert_error(get("?status=Weird"), 422)
     assert_error(c.get("/api/Proctor/sessions", headers=api.alice), 403)
     attempt = api.start(api.exam(), api.alice)["attemptId"]
-    rows = wait_until(lambda: get("?includeSamples=true").json(), lambda r: r and not r[0]["isSample"], what="real")
+    rows = wait_until(
+        lambda: get("?includeSamples=true").json(),
+        lambda r: r and not r[0]["isSample"],
+        what="real",
+    )
     assert [r["attemptId"] for r in rows] == [attempt]  # never mixed
     assert get("?status=Completed").json() == []
     unproctored = api.start(api.exam(proctoring=False), api.bob)
@@ -134,18 +165,39 @@ def test_proctor_actions_and_detail(api: Api) -> None:
     c = api.client
     attempt = api.start(api.exam(), api.alice)["attemptId"]
     assert_error(c.post(f"/api/Proctor/sessions/{attempt}/flag", json={"note": "x"}, headers=api.alice), 403)
-    assert_error(c.post(f"/api/Proctor/sessions/{attempt}/warn", json={"message": ""}, headers=api.proctor), 422)
-    assert_error(c.post(f"/api/Proctor/sessions/{UNKNOWN}/warn", json={"message": "hi"}, headers=api.proctor), 404)
-    assert c.post(f"/api/Proctor/sessions/{attempt}/flag", json={"note": "look"}, headers=api.proctor).status_code == 200
-    assert c.post(f"/api/Proctor/sessions/{attempt}/warn", json={"message": "eyes"}, headers=api.proctor).status_code == 200
-    ev = c.post(f"/api/Proctor/event/{attempt}", json={"type": "tab_hidden", "detail": ""}, headers=api.alice)
+    assert_error(
+        c.post(f"/api/Proctor/sessions/{attempt}/warn", json={"message": ""}, headers=api.proctor),
+        422,
+    )
+    assert_error(
+        c.post(f"/api/Proctor/sessions/{UNKNOWN}/warn", json={"message": "hi"}, headers=api.proctor),
+        404,
+    )
+    assert (
+        c.post(
+            f"/api/Proctor/sessions/{attempt}/flag", json={"note": "look"}, headers=api.proctor
+        ).status_code
+        == 200
+    )
+    assert (
+        c.post(
+            f"/api/Proctor/sessions/{attempt}/warn", json={"message": "eyes"}, headers=api.proctor
+        ).status_code
+        == 200
+    )
+    ev = c.post(
+        f"/api/Proctor/event/{attempt}",
+        json={"type": "tab_hidden", "detail": ""},
+        headers=api.alice,
+    )
     assert ev.status_code == 201
     assert_error(c.post(f"/api/Proctor/event/{attempt}", json={"type": "rm -rf"}, headers=api.alice), 422)
     assert_error(c.post(f"/api/Proctor/event/{attempt}", json={"type": "tab_hidden"}, headers=api.bob), 403)
     detail = wait_until(
         lambda: c.get(f"/api/Proctor/sessions/{attempt}", headers=api.proctor).json(),
-        lambda d: len(d.get("timeline", [])) >= 4, what="timeline",
-    )  # fmt: skip
+        lambda d: len(d.get("timeline", [])) >= 4,
+        what="timeline",
+    )
     assert detail["session"]["riskScore"] == 30 and detail["session"]["flagCount"] == 1
     assert [r["type"] for r in detail["session"]["riskReasons"]] == ["flagged", "tab_hidden"]
     labels = [i["label"] for i in detail["timeline"]]
@@ -163,6 +215,7 @@ def test_connectivity_events_never_raise_risk(api: Api) -> None:
         c.post(f"/api/Proctor/event/{attempt}", json={"type": kind}, headers=api.alice)
     row = wait_until(
         lambda: c.get(f"/api/Proctor/sessions/{attempt}", headers=api.proctor).json()["session"],
-        lambda s: s["connectivityIssues"] == 3, what="connectivity counted",
-    )  # fmt: skip
+        lambda s: s["connectivityIssues"] == 3,
+        what="connectivity counted",
+    )
     assert row["riskScore"] == 0 and row["riskReasons"] == []

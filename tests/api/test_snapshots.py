@@ -14,7 +14,11 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 def test_valid_snapshot_is_stored_served_and_counted(api: Api) -> None:
     c = api.client
     attempt = api.start(api.exam(), api.alice)["attemptId"]
-    r = c.post(f"/api/Proctor/snapshot/{attempt}", content=jpeg(), headers={**api.alice, "content-type": "image/jpeg"})
+    r = c.post(
+        f"/api/Proctor/snapshot/{attempt}",
+        content=jpeg(),
+        headers={**api.alice, "content-type": "image/jpeg"},
+    )
     assert r.status_code == 201, r.text
     files = api.media_files()
     assert len(files) == 1
@@ -22,8 +26,9 @@ def test_valid_snapshot_is_stored_served_and_counted(api: Api) -> None:
     assert rel.startswith("proctor-snapshots/") and rel.endswith(".jpg") and attempt in rel
     row = wait_until(
         lambda: c.get("/api/Proctor/sessions", headers=api.proctor).json()[0],
-        lambda s: s["snapshotCount"] == 1, what="snapshot counted",
-    )  # fmt: skip
+        lambda s: s["snapshotCount"] == 1,
+        what="snapshot counted",
+    )
     image = c.get(row["latestSnapshotUrl"], headers=api.proctor)
     assert image.status_code == 200 and image.content == files[0].read_bytes()
     assert c.get(row["latestSnapshotUrl"], headers=api.alice).status_code == 200  # own evidence
@@ -44,10 +49,16 @@ def test_valid_snapshot_is_stored_served_and_counted(api: Api) -> None:
     ],
     ids=["png", "text", "empty", "truncated", "oversize", "too-many-pixels"],
 )
-def test_bad_bodies_are_refused_and_leave_nothing(api: Api, body: bytes, content_type: str, status: int) -> None:
+def test_bad_bodies_are_refused_and_leave_nothing(
+    api: Api, body: bytes, content_type: str, status: int
+) -> None:
     attempt = api.start(api.exam(), api.alice)["attemptId"]
     before = api.event_count()
-    r = api.client.post(f"/api/Proctor/snapshot/{attempt}", content=body, headers={**api.alice, "content-type": content_type})
+    r = api.client.post(
+        f"/api/Proctor/snapshot/{attempt}",
+        content=body,
+        headers={**api.alice, "content-type": content_type},
+    )
     assert r.status_code == status, r.text
     assert set(r.json()) == {"error", "detail"}
     assert api.media_files() == [] and api.event_count() == before
@@ -58,8 +69,16 @@ def test_wrong_owner_ended_attempt_and_odd_ids_leave_nothing(api: Api) -> None:
     attempt = api.start(api.exam(), api.alice)["attemptId"]
     headers = {"content-type": "image/jpeg"}
     before = api.event_count()
-    assert c.post(f"/api/Proctor/snapshot/{attempt}", content=jpeg(), headers={**api.bob, **headers}).status_code == 403
-    assert c.post(f"/api/Proctor/snapshot/{attempt}", content=jpeg(), headers={**api.proctor, **headers}).status_code == 403
+    assert (
+        c.post(f"/api/Proctor/snapshot/{attempt}", content=jpeg(), headers={**api.bob, **headers}).status_code
+        == 403
+    )
+    assert (
+        c.post(
+            f"/api/Proctor/snapshot/{attempt}", content=jpeg(), headers={**api.proctor, **headers}
+        ).status_code
+        == 403
+    )
     for odd in ("..%2F..%2Fetc%2Fpasswd", "00000000-0000-0000-0000-000000000000", "a" * 300):
         r = c.post(f"/api/Proctor/snapshot/{odd}", content=jpeg(), headers={**api.alice, **headers})
         assert r.status_code in (404, 422), (odd, r.status_code)

@@ -83,9 +83,21 @@ def test_snapshot_then_changes_then_resume_without_loss_or_duplicates(served: Se
         last_id = int(change["id"])
     # disconnected: three changes happen while nobody listens
     bob = httpx.post(f"{served.url}/api/exams/{exam}/attempts", headers=served.token("bob")).json()
-    httpx.post(f"{served.url}/api/Proctor/sessions/{start['attemptId']}/flag", json={"note": "a"}, headers=proctor)
-    httpx.post(f"{served.url}/api/Proctor/sessions/{bob['attemptId']}/warn", json={"message": "b"}, headers=proctor)
-    wait_until(lambda: served.app.state.services.center.max_position(), lambda p: p >= last_id + 3, what="projected")
+    httpx.post(
+        f"{served.url}/api/Proctor/sessions/{start['attemptId']}/flag",
+        json={"note": "a"},
+        headers=proctor,
+    )
+    httpx.post(
+        f"{served.url}/api/Proctor/sessions/{bob['attemptId']}/warn",
+        json={"message": "b"},
+        headers=proctor,
+    )
+    wait_until(
+        lambda: served.app.state.services.center.max_position(),
+        lambda p: p >= last_id + 3,
+        what="projected",
+    )
     resumed = {**proctor, "Last-Event-ID": str(last_id)}
     seen: list[tuple[int, str]] = []
     with httpx.Client(timeout=10) as client, client.stream("GET", stream, headers=resumed) as r:
@@ -101,21 +113,32 @@ def test_snapshot_then_changes_then_resume_without_loss_or_duplicates(served: Se
 
 def test_stalled_client_is_dropped_and_does_not_delay_others(served: Served) -> None:
     _, proctor, exam = _setup(served)
-    attempt = httpx.post(f"{served.url}/api/exams/{exam}/attempts", headers=served.token("alice")).json()["attemptId"]
+    attempt = httpx.post(f"{served.url}/api/exams/{exam}/attempts", headers=served.token("alice")).json()[
+        "attemptId"
+    ]
     stalled = socket.socket()
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.connect(("127.0.0.1", served.port))
     auth = proctor["Authorization"]
-    stalled.sendall(f"GET /api/Proctor/sessions/stream HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\r\n".encode())
+    stalled.sendall(
+        f"GET /api/Proctor/sessions/stream HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\r\n".encode()
+    )
     feed = served.app.state.feed
     wait_until(lambda: len(feed.clients), lambda n: n == 1, what="stalled client subscribed")
     latencies: list[float] = []
-    with httpx.Client(timeout=10) as client, client.stream("GET", f"{served.url}/api/Proctor/sessions/stream", headers=proctor) as r:
+    with (
+        httpx.Client(timeout=10) as client,
+        client.stream("GET", f"{served.url}/api/Proctor/sessions/stream", headers=proctor) as r,
+    ):
         events = sse_events(r)
         next(events)  # snapshot
         for n in range(120):  # bounded: enough to overflow the stalled client's socket and queue
             sent = time.monotonic()
-            httpx.post(f"{served.url}/api/Proctor/sessions/{attempt}/flag", json={"note": str(n)}, headers=proctor)
+            httpx.post(
+                f"{served.url}/api/Proctor/sessions/{attempt}/flag",
+                json={"note": str(n)},
+                headers=proctor,
+            )
             while json.loads(next(events)["data"])["flagCount"] < n + 1:
                 pass
             latencies.append(time.monotonic() - sent)

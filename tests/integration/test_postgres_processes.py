@@ -31,12 +31,20 @@ def _free_port() -> int:
 
 def _serve(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    env = {**os.environ, "SMART_EXAM_DATABASE_URL": url, "SMART_EXAM_DATA_DIR": str(data_dir),
-           "SMART_EXAM_SECRET_KEY": "shared-secret-for-this-test", "PYTHONPATH": str(ROOT)}  # fmt: skip
+    env = {
+        **os.environ,
+        "SMART_EXAM_DATABASE_URL": url,
+        "SMART_EXAM_DATA_DIR": str(data_dir),
+        "SMART_EXAM_SECRET_KEY": "shared-secret-for-this-test",
+        "PYTHONPATH": str(ROOT),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "interfaces.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:
@@ -80,15 +88,21 @@ def _token(base: str, username: str) -> dict[str, str]:
 
 
 @pytest.mark.postgres
-def test_change_through_one_process_reaches_a_stream_on_another(two_servers: tuple[str, str]) -> None:
+def test_change_through_one_process_reaches_a_stream_on_another(
+    two_servers: tuple[str, str],
+) -> None:
     a, b = two_servers
-    body = {"title": "PG", "durationSeconds": 600,
-            "questions": [{"id": "q", "text": "t", "choices": ["x", "y"], "answer": 0}]}  # fmt: skip
+    body = {
+        "title": "PG",
+        "durationSeconds": 600,
+        "questions": [{"id": "q", "text": "t", "choices": ["x", "y"], "answer": 0}],
+    }
     exam = httpx.post(f"{a}/api/exams", json=body, headers=_token(a, "admin")).json()["id"]
     proctor_b = _token(b, "proctor")  # a token from B works on A too: one shared secret
-    with httpx.Client(timeout=15) as client, client.stream(
-        "GET", f"{b}/api/Proctor/sessions/stream", headers=proctor_b
-    ) as stream:
+    with (
+        httpx.Client(timeout=15) as client,
+        client.stream("GET", f"{b}/api/Proctor/sessions/stream", headers=proctor_b) as stream,
+    ):
         lines = stream.iter_lines()
         assert next(lines).startswith(("id:", "event:"))
         start = httpx.post(f"{a}/api/exams/{exam}/attempts", headers=_token(a, "alice")).json()
@@ -100,6 +114,7 @@ def test_change_through_one_process_reaches_a_stream_on_another(two_servers: tup
     httpx.post(f"{b}/api/Proctor/sessions/{start['attemptId']}/flag", json={"note": "x"}, headers=proctor_b)
     rows = wait_until(
         lambda: httpx.get(f"{a}/api/Proctor/sessions", headers=_token(a, "proctor")).json(),
-        lambda r: r and r[0]["flagCount"] == 1, what="flag made on B visible on A",
-    )  # fmt: skip
+        lambda r: r and r[0]["flagCount"] == 1,
+        what="flag made on B visible on A",
+    )
     assert rows[0]["attemptId"] == start["attemptId"]
