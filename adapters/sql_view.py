@@ -16,7 +16,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
-from projections.rows import Change, Update
+from projections.rows import Change, RowView, Update
 
 CHANGES_CHANNEL = "smart_exam_read_models"
 
@@ -61,7 +61,7 @@ def table_names(tables: list[str]) -> list[str]:
     return [m.group(1) for t in tables if (m := re.match(r"CREATE TABLE IF NOT EXISTS (\w+)", t))]
 
 
-class SQLiteRowView(SQLiteTrackingRecorder):
+class SQLiteRowView(SQLiteTrackingRecorder, RowView):
     TABLES: ClassVar[list[str]] = []
 
     def reset(self, application_name: str) -> None:
@@ -79,9 +79,6 @@ class SQLiteRowView(SQLiteTrackingRecorder):
             for change in changes:
                 c.execute(*change_sql(change))
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        return self.query_many([(sql, params)])[0]
-
     def query_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
         """Several reads in one transaction: one consistent snapshot."""
         results = []
@@ -92,17 +89,17 @@ class SQLiteRowView(SQLiteTrackingRecorder):
         return results
 
 
-class PostgresRowView(PostgresTrackingRecorder):
+class PostgresRowView(PostgresTrackingRecorder, RowView):
     TABLES: ClassVar[list[str]] = []
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
-        self.sql_create_statements.extend(SQL(t) for t in self.TABLES)  # type: ignore[arg-type]
+        self.sql_create_statements.extend(SQL(t).format() for t in self.TABLES)
 
     def reset(self, application_name: str) -> None:
         with self.datastore.transaction(commit=True) as c:
             for table in table_names(self.TABLES):
-                c.execute(f"DELETE FROM {table}")  # type: ignore[arg-type]
+                c.execute(f"DELETE FROM {table}")
             c.execute(
                 SQL("DELETE FROM {0} WHERE application_name = %s").format(
                     Identifier(self.tracking_table_name)
@@ -117,9 +114,6 @@ class PostgresRowView(PostgresTrackingRecorder):
                 sql, params = change_sql(change)
                 c.execute(_pg(sql), params)
             c.execute("SELECT pg_notify(%s, %s)", [CHANGES_CHANNEL, str(tracking.notification_id)])
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        return self.query_many([(sql, params)])[0]
 
     def query_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
         results = []

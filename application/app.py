@@ -45,7 +45,7 @@ class CoreApp(Application[UUID]):
     # -- persistence helpers -------------------------------------------------------------
     def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(f"{what} {aggregate_id} not found") from None
         if not isinstance(aggregate, cls):

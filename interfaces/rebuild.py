@@ -3,6 +3,7 @@ Stop the servers first: a rebuild races with a running projection."""
 
 from __future__ import annotations
 
+import functools
 import sys
 
 from application.config import AppSettings
@@ -16,13 +17,13 @@ def rebuild_read_models(settings: AppSettings) -> None:
         for worker in services.workers:
             name = worker.projection.name
             worker.view.reset(services.app.name)
-            applied = worker.catch_up(progress=lambda last, n=name: _progress(n, last, total))
+            applied = worker.catch_up(progress=functools.partial(_progress, name, total=total))
             print(f"\n{name}: replayed {applied} event(s)", file=sys.stderr)
     finally:
         services.close()
 
 
-def _progress(name: str, position: int, total: int) -> None:
+def _progress(name: str, position: int, *, total: int) -> None:
     width = 30
     filled = int(width * min(position, total) / total) if total else width
     sys.stderr.write(f"\r{name:<16} [{'#' * filled}{'.' * (width - filled)}] {position}/{total}")

@@ -18,7 +18,7 @@ SESSION_COLUMNS = "a.*"
 
 def risk_of(counts: Mapping[str, int], weights: Mapping[str, int]) -> tuple[int, list[dict[str, Any]]]:
     """Score 0..100 with the reasons behind it, largest first. Connectivity never counts."""
-    reasons = [
+    reasons: list[dict[str, Any]] = [
         {"type": t, "count": n, "points": n * weights.get(t, 0)}
         for t, n in counts.items()
         if t not in CONNECTIVITY_EVENT_TYPES and weights.get(t, 0) > 0 and n > 0

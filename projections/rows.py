@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Tracking, TrackingRecorder
 
 
 @dataclass(frozen=True)
@@ -32,17 +33,20 @@ class Update:
 Change = Upsert | Update
 
 
-class RowView(Protocol):
+class RowView(TrackingRecorder, ABC):
     """What a projection needs from its storage: atomic writes with tracking, and reads."""
 
-    def write(self, tracking: Tracking, changes: Sequence[Change]) -> None: ...
+    @abstractmethod
+    def write(self, tracking: Tracking, changes: Sequence[Change]) -> None:
+        """Apply the changes and record the tracking row in ONE transaction."""
 
-    def insert_tracking(self, tracking: Tracking) -> None: ...
+    @abstractmethod
+    def query_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
+        """Run several reads (portable SQL, `?` placeholders) in one transaction."""
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return self.query_many([(sql, params)])[0]
 
-    def query_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]: ...
-
-    def max_tracking_id(self, application_name: str) -> int | None: ...
-
-    def reset(self, application_name: str) -> None: ...
+    @abstractmethod
+    def reset(self, application_name: str) -> None:
+        """Empty the tables and forget the tracking position (before a rebuild)."""
