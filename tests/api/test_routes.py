@@ -219,3 +219,21 @@ def test_connectivity_events_never_raise_risk(api: Api) -> None:
         what="connectivity counted",
     )
     assert row["riskScore"] == 0 and row["riskReasons"] == []
+
+
+def test_failed_logins_are_throttled_but_successes_are_not(api: Api) -> None:
+    for _ in range(25):  # an exam hall behind one address logging in
+        assert (
+            api.client.post(
+                "/api/auth/login", json={"username": "alice", "password": "password-123"}
+            ).status_code
+            == 200
+        )
+    codes = [
+        api.client.post("/api/auth/login", json={"username": "bob", "password": "wrong-guess"}).status_code
+        for _ in range(21)
+    ]
+    assert codes[:20] == [401] * 20 and codes[20] == 429
+    assert_error(
+        api.client.post("/api/auth/login", json={"username": "bob", "password": "password-123"}), 429
+    )
