@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -12,6 +13,7 @@ from eventsourcing.utils import get_topic
 
 from domain.attempts import Attempt
 from domain.proctoring import CONNECTIVITY_EVENT_TYPES, ProctorSession
+from projections.center_queries import APP_NAME
 from projections.rows import RowView, Upsert
 
 TABLES = [
@@ -202,6 +204,16 @@ class TimelineProjection(Projection[RowView]):
 class TimelineQueries:
     def __init__(self, view: RowView) -> None:
         self.view = view
+
+    def catch_up(self, position: int, timeout: float = 2.0) -> bool:
+        """Wait (bounded) until this view has applied `position`, so a page that combines it with
+        the Proctor Center row never shows a timeline older than the row. False on timeout."""
+        deadline = time.monotonic() + timeout
+        while (self.view.max_tracking_id(APP_NAME) or 0) < position:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def items(self, attempt_id: UUID) -> list[dict[str, Any]]:
         return self.view.query(

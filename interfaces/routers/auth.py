@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 class LoginThrottle:
-    """Refuses logins after N failures in a minute for a username, or 10×N from one address.
+    """Refuses logins after N failures in a minute for a username, or 10 times N from one address.
     Successes never count, so a whole exam hall behind one NAT address can log in at 9:00."""
 
     def __init__(self, per_minute: int) -> None:

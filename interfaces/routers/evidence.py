@@ -124,6 +124,7 @@ def session_detail(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> 
     row = services.center.session(attempt_id)
     if row is None or row.get("session_id") is None:
         raise NotFound(f"no proctor session for attempt {attempt_id}")
+    services.timeline.catch_up(row["position"])
     snapshots = [
         SnapshotOut(snapshot_id=s["snapshot_id"], url=snapshot_url(s["snapshot_id"]), taken_at=s["taken_at"])
         for s in services.timeline.snapshots(attempt_id)
@@ -141,4 +142,7 @@ def session_detail(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> 
 def timeline(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> list[TimelineItemOut]:
     require_role(actor, *STAFF)
     services.app.load_attempt(attempt_id)  # 404 for unknown ids
+    row = services.center.session(attempt_id)
+    if row is not None:
+        services.timeline.catch_up(row["position"])
     return _timeline(services, attempt_id)

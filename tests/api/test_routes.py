@@ -237,3 +237,13 @@ def test_failed_logins_are_throttled_but_successes_are_not(api: Api) -> None:
     assert_error(
         api.client.post("/api/auth/login", json={"username": "bob", "password": "password-123"}), 429
     )
+
+
+def test_detail_never_shows_a_timeline_older_than_its_session_row(api: Api) -> None:
+    c = api.client
+    attempt = api.start(api.exam(), api.alice)["attemptId"]
+    for n in range(1, 31):
+        c.post(f"/api/Proctor/sessions/{attempt}/warn", json={"message": f"w{n}"}, headers=api.proctor)
+        detail = c.get(f"/api/Proctor/sessions/{attempt}", headers=api.proctor).json()
+        warned = sum(1 for item in detail["timeline"] if item["kind"] == "warned")
+        assert warned >= detail["session"]["warningCount"], (n, warned, detail["session"]["warningCount"])
