@@ -1,0 +1,304 @@
+"""End-to-end harness: the real server in a subprocess and Debian's Chromium driven by Playwright.
+
+Fixtures (module scope unless noted):
+  live_server          `python -m interfaces.cli demo` on a free 127.0.0.1 port, fresh data dir;
+                       `.url`, `.data_dir`, `.log_path`, `.token(username)` (Bearer, cached)
+  browser              Chromium with a fake camera that is allowed without a prompt
+  browser_no_fake_ui   the same without --use-fake-ui-for-media-stream (camera prompt denied)
+  context (function)   a fresh browser context of `browser`, bounded default timeouts
+Helpers (import with `from e2e_conftest import ...`): login(context_or_page, live_server,
+username, password) -> Page, through the /login form; new_context(browser); http_json(...).
+
+Every test here is marked `browser`. Missing Chromium or Playwright skips locally and fails in CI
+(CI=true). In CI the run must happen in a loopback-only network namespace (./test.sh wraps
+pytest in `unshare -n`); that is checked before any browser starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+E2E_DIR = Path(__file__).resolve().parent
+CHROMIUM = "/usr/bin/chromium"
+DEMO_PASSWORD = "demo-pass-2026"
+STARTUP_TIMEOUT = 30.0
+SHUTDOWN_TIMEOUT = 10.0
+DEFAULT_TIMEOUT_MS = 15_000
+
+BASE_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+]
+FAKE_UI = "--use-fake-ui-for-media-stream"
+
+# Several conftest.py files share the module name `conftest`: test modules import this one as
+# `from e2e_conftest import login, new_context, ...` (registered below, stable whatever the order).
+sys.modules.setdefault("e2e_conftest", sys.modules[__name__])
+
+# Loopback only: never send anything through a proxy from these tests.
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+def skip_or_fail(reason: str) -> None:
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: browser tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+# -- markers and the network rule ------------------------------------------------------------
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if E2E_DIR in Path(str(item.path)).resolve().parents and item.get_closest_marker("browser") is None:
+            item.add_marker(pytest.mark.browser)
+
+
+_IFF_UP = 0x1
+_SIOCGIFFLAGS = 0x8913
+
+
+def interfaces_up() -> list[str]:
+    """Names of the network interfaces that are up in THIS network namespace.
+
+    /sys/class/net is not used: after `unshare -n` without remounting sysfs it still lists the
+    parent namespace's devices. if_nameindex() and SIOCGIFFLAGS ask the kernel for the caller's
+    namespace."""
+    up = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for _, name in socket.if_nameindex():
+            try:
+                req = struct.pack("16sH", name.encode()[:15], 0)
+                flags = struct.unpack("16sH", fcntl.ioctl(s.fileno(), _SIOCGIFFLAGS, req)[:18])[1]
+            except OSError:
+                continue
+            if flags & _IFF_UP:
+                up.append(name)
+    return up
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_only_network() -> None:
+    if not in_ci():
+        return
+    up = interfaces_up()
+    if up != ["lo"]:
+        pytest.fail(
+            f"e2e tests must run in a loopback-only network namespace (unshare -n, then "
+            f"`ip link set lo up`); interfaces up here: {up}",
+            pytrace=False,
+        )
+
+
+# -- the server ------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_json(
+    method: str, url: str, body: Any = None, token: str | None = None, timeout: float = 10.0
+) -> tuple[int, Any]:
+    """A small JSON client for fixtures and checks (no proxy, bounded)."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with _NO_PROXY.open(req, timeout=timeout) as res:
+            raw = res.read()
+            return res.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as err:
+        raw = err.read()
+        try:
+            return err.code, json.loads(raw) if raw else None
+        except ValueError:
+            return err.code, raw.decode(errors="replace")
+
+
+@dataclass
+class LiveServer:
+    url: str
+    data_dir: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+    _tokens: dict[str, str] = field(default_factory=dict)
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def api(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+        return http_json(method, self.url + path, body, token)
+
+    def token(self, username: str, password: str = DEMO_PASSWORD) -> str:
+        """A Bearer token for `username` (cached: the server throttles logins per minute)."""
+        if username not in self._tokens:
+            status, body = self.api("POST", "/api/auth/login", {"username": username, "password": password})
+            assert status == 200, f"API login as {username} failed: {status} {body}"
+            self._tokens[username] = body["accessToken"]
+        return self._tokens[username]
+
+
+def _wait_healthy(server: LiveServer) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    last = ""
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"the server exited with {server.process.returncode}:\n{server.log_tail()}")
+        try:
+            status, body = http_json("GET", server.url + "/healthz", timeout=2)
+            if status == 200:
+                return
+            last = f"{status} {body}"
+        except OSError as exc:
+            last = repr(exc)
+        time.sleep(0.2)
+    pytest.fail(f"the server was not healthy within {STARTUP_TIMEOUT:.0f} s ({last}):\n{server.log_tail()}")
+
+
+@pytest.fixture(scope="module")
+def live_server() -> Iterator[LiveServer]:
+    data_dir = Path(tempfile.mkdtemp(prefix="smart-exam-e2e-"))
+    log_path = data_dir / "server.log"
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMART_EXAM_", "SMARTEXAM_"))}
+    env.update(
+        SMART_EXAM_DATA_DIR=str(data_dir),
+        SMART_EXAM_SNAPSHOT_INTERVAL_SECONDS="5",
+        SMART_EXAM_EXPIRY_SWEEP_SECONDS="1",
+        PYTHONUNBUFFERED="1",
+    )
+    for key in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        env.pop(key, None)
+    cmd = [sys.executable, "-m", "interfaces.cli", "demo", "--host", "127.0.0.1", "--port", str(port)]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = LiveServer(f"http://127.0.0.1:{port}", data_dir, log_path, process)
+    try:
+        _wait_healthy(server)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(SHUTDOWN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(SHUTDOWN_TIMEOUT)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+# -- the browser -----------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def _playwright() -> Iterator[Any]:
+    """One Playwright driver for the session (the sync API allows only one per thread)."""
+    if not Path(CHROMIUM).exists():
+        skip_or_fail(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright for Python is not installed (pip install playwright)")
+    pw = sync_playwright().start()
+    try:
+        yield pw
+    finally:
+        with contextlib.suppress(Exception):
+            pw.stop()
+
+
+def _launch(pw: Any, fake_ui: bool) -> Any:
+    args = [*BASE_ARGS, FAKE_UI] if fake_ui else list(BASE_ARGS)
+    return pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args, timeout=60_000)
+
+
+@pytest.fixture(scope="module")
+def browser(_playwright: Any) -> Iterator[Any]:
+    b = _launch(_playwright, fake_ui=True)
+    try:
+        yield b
+    finally:
+        with contextlib.suppress(Exception):
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def browser_no_fake_ui(_playwright: Any) -> Iterator[Any]:
+    b = _launch(_playwright, fake_ui=False)
+    try:
+        yield b
+    finally:
+        with contextlib.suppress(Exception):
+            b.close()
+
+
+def new_context(browser: Any, **kwargs: Any) -> Any:
+    """A context with bounded default timeouts and a desktop-sized viewport."""
+    kwargs.setdefault("viewport", {"width": 1280, "height": 900})
+    ctx = browser.new_context(**kwargs)
+    ctx.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    ctx.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
+    return ctx
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    ctx = new_context(browser)
+    try:
+        yield ctx
+    finally:
+        with contextlib.suppress(Exception):
+            ctx.close()
+
+
+def login(context_or_page: Any, live_server: LiveServer, username: str, password: str = DEMO_PASSWORD) -> Any:
+    """Logs in through the /login form and returns the page (on the role's start page).
+
+    A Page is reused; a BrowserContext (or Browser) gets a new page."""
+    from playwright.sync_api import Page, expect
+
+    if isinstance(context_or_page, Page):
+        page = context_or_page
+    else:
+        page = context_or_page.new_page()
+        page.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).not_to_have_url(re.compile(r"/login(\?|$)"), timeout=DEFAULT_TIMEOUT_MS)
+    return page
