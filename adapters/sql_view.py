@@ -74,10 +74,14 @@ class SQLiteRowView(SQLiteTrackingRecorder, RowView):
         return [*super().construct_create_table_statements(), *self.TABLES]
 
     def write(self, tracking: Tracking, changes: Sequence[Change]) -> None:
-        with self.datastore.transaction(commit=True) as c:
-            self._insert_tracking(c, tracking)  # already applied -> IntegrityError, rollback
-            for change in changes:
-                c.execute(*change_sql(change))
+        with self.datastore.get_connection(commit=True) as conn:
+            # Read models are rebuildable from the event log and their tracking row commits with
+            # them, so WAL without an fsync per commit is safe here (the event store keeps FULL).
+            conn._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
+            with conn.transaction(commit=True) as c:
+                self._insert_tracking(c, tracking)  # already applied -> IntegrityError, rollback
+                for change in changes:
+                    c.execute(*change_sql(change))
 
     def query_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
         """Several reads in one transaction: one consistent snapshot."""

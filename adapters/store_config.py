@@ -27,22 +27,27 @@ def store_env(settings: AppSettings, *, database: str, create_tables: bool = Tru
     `database` names the SQLite file (one per application or projection, because
     SQLite's tracking table is keyed by application name only); Postgres shares one database.
     """
+    cache = {"AGGREGATE_CACHE_MAXSIZE": "20000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
     if settings.uses_postgres:
         return {
+            **cache,
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             **postgres_params(settings.database_url),
             "POSTGRES_POOL_SIZE": "4",
             "POSTGRES_MAX_OVERFLOW": "8",
             "POSTGRES_LOCK_TIMEOUT": "10",
-            "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
+            # eventsourcing's DB functions are one per schema: another eventsourcing app in the
+            # same schema would replace them and receive our inserts. Plain inserts are safe.
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
             "CREATE_TABLE": "y" if create_tables else "n",
         }
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    env = {
+    env: dict[str, str] = {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(settings.data_dir / f"{database}.sqlite3"),
         "SQLITE_LOCK_TIMEOUT": "10",
         "CREATE_TABLE": "y",
+        **cache,
     }
     if database == "events":
         env["APPLICATION_RECORDER_TOPIC"] = "adapters.sqlite_subscribe:SubscribingSQLiteRecorder"

@@ -75,6 +75,11 @@ class SessionFeed:
         while not self._stopping.is_set():
             seen = self.signal.wait(seen, SAFETY_POLL_SECONDS)
             try:
+                if not self.clients:  # nobody listening: just keep the watermark current, cheaply
+                    top = self.center.max_position()
+                    if not self.clients:  # a client arriving now snapshots at or after `top`
+                        self.watermark = top
+                        continue
                 rows = self.center.changed_since(self.watermark)
             except Exception:
                 log.exception("session feed query failed; retrying")

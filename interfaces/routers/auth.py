@@ -9,8 +9,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from application.access import Actor
 from domain.errors import NotAuthenticated, RateLimited
-from interfaces.deps import CSRF_COOKIE, SESSION_COOKIE, ActorDep, ServicesDep, get_signer
+from interfaces.deps import CSRF_COOKIE, SESSION_COOKIE, ActorDep, ServicesDep
 from interfaces.schemas import LoginIn, LoginOut, MeOut
+from interfaces.tokens import TokenSigner
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -57,7 +58,7 @@ async def login(body: LoginIn, request: Request, response: Response, services: S
     except NotAuthenticated:
         throttle.failed(*keys)
         raise
-    signer = get_signer(request)
+    signer: TokenSigner = request.app.state.signer
     token = signer.issue(Actor(user.id, user.role, user.display_name))
     csrf = signer.csrf_for(token)
     max_age = int(signer.lifetime)
