@@ -1,14 +1,14 @@
-"""Wakes read-model followers (SSE hubs) when a view changed: in-process directly, and
-across processes through PostgreSQL LISTEN/NOTIFY."""
+"""Wakes followers when something changed: in-process directly, and across processes
+through PostgreSQL LISTEN/NOTIFY."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import psycopg
-
-from adapters.sql_view import CHANGES_CHANNEL
+from psycopg import sql
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +31,12 @@ class ChangeSignal:
 
 
 class PostgresChangeListener:
-    def __init__(self, conninfo: str, signal: ChangeSignal) -> None:
+    """LISTENs on one channel and calls `on_notify` for every notification (and on reconnect)."""
+
+    def __init__(self, conninfo: str, channel: str, on_notify: Callable[[], None]) -> None:
         self.conninfo = conninfo
-        self.signal = signal
+        self.channel = channel
+        self.on_notify = on_notify
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="pg-listen")
 
@@ -49,11 +52,11 @@ class PostgresChangeListener:
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {CHANGES_CHANNEL}")
-                    self.signal.notify()  # we may have missed some while connecting
+                    conn.execute(sql.SQL("LISTEN {0}").format(sql.Identifier(self.channel)))
+                    self.on_notify()  # we may have missed some while connecting
                     while not self._stopping.is_set():
                         for _ in conn.notifies(timeout=0.5, stop_after=1):
-                            self.signal.notify()
+                            self.on_notify()
             except psycopg.Error:
                 log.warning("LISTEN connection lost; reconnecting", exc_info=True)
                 self._stopping.wait(1.0)

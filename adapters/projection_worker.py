@@ -1,6 +1,8 @@
-"""Runs one projection in a thread: follows the application's notification log through a
-subscription and applies each event exactly once. Restarts after errors with backoff; if
-another process applied an event first (tracking conflict), it simply resumes after it."""
+"""Runs one projection in a thread: reads the application's notification log after the view's
+tracking position and applies what it finds in batches, one transaction per batch, so each
+event applies exactly once and a burst of events costs one commit. Woken at once by inserts in
+this process (SQLite) or by LISTEN/NOTIFY (PostgreSQL), and polls as a safety net. Restarts after
+errors with backoff; if another process applied an event first, it resumes after it."""
 
 from __future__ import annotations
 
@@ -11,11 +13,12 @@ from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Tracking
-from eventsourcing.projection import ApplicationSubscription, Projection
+from eventsourcing.projection import Projection
 
 from projections.rows import RowView
 
 log = logging.getLogger(__name__)
+BATCH_SIZE = 200
 
 
 class ProjectionWorker:
@@ -24,52 +27,61 @@ class ProjectionWorker:
         app: Application[Any],
         projection: Projection[Any],
         on_applied: Callable[[int], None] = lambda _position: None,
+        poll_seconds: float = 0.1,
     ) -> None:
         self.app = app
         self.projection = projection
         self.view: RowView = projection.view
         self.on_applied = on_applied
+        self.poll_seconds = poll_seconds
+        self._wakeup = threading.Event()
         self._stopping = threading.Event()
-        self._subscription: ApplicationSubscription[Any] | None = None
         self._thread = threading.Thread(target=self._run, daemon=True, name=projection.name)
+        register = getattr(app.recorder, "register", None)  # SQLite: woken by inserts in-process
+        if register is not None:
+            register(self._wakeup)
+
+    def wake(self) -> None:
+        self._wakeup.set()
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
-        if self._subscription is not None:
-            self._subscription.stop()
+        self._wakeup.set()
+        unregister = getattr(self.app.recorder, "unregister", None)
+        if unregister is not None:
+            unregister(self._wakeup)
         if self._thread.is_alive():
             self._thread.join(timeout)
 
     def catch_up(self, progress: Callable[[int], None] = lambda _position: None) -> int:
-        """Apply everything recorded so far, synchronously (rebuilds, CLI). Returns the count."""
+        """Apply everything recorded so far, batch by batch. Returns how many events."""
         applied = 0
-        while True:
+        while not self._stopping.is_set():
             start = self.view.max_tracking_id(self.app.name) or 0
-            batch = self.app.recorder.select_notifications(
-                start, 500, topics=self.projection.topics, inclusive_of_start=False
+            notifications = self.app.recorder.select_notifications(
+                start, BATCH_SIZE, topics=self.projection.topics, inclusive_of_start=False
             )
-            if not batch:
-                return applied
-            for notification in batch:
-                event = self.app.mapper.to_domain_event(notification)
-                self.projection.process_event(event, Tracking(self.app.name, notification.id))
-                applied += 1
-            progress(batch[-1].id)
+            if not notifications:
+                break
+            with self.view.batch():
+                for notification in notifications:
+                    event = self.app.mapper.to_domain_event(notification)
+                    self.projection.process_event(event, Tracking(self.app.name, notification.id))
+            applied += len(notifications)
+            progress(notifications[-1].id)
+        return applied
 
     def _run(self) -> None:
         delay = 0.1
         while not self._stopping.is_set():
+            self._wakeup.clear()
             try:
-                gt = self.view.max_tracking_id(self.app.name)
-                self._subscription = ApplicationSubscription(self.app, gt=gt, topics=self.projection.topics)
-                with self._subscription as events:
-                    for event, tracking in events:
-                        self.projection.process_event(event, tracking)
-                        self.on_applied(tracking.notification_id)
-                        delay = 0.1
+                if self.catch_up(progress=self.on_applied):
+                    delay = 0.1
+                    continue
             except IntegrityError:
                 continue  # another process applied it first: resume after its position
             except Exception:
@@ -78,3 +90,5 @@ class ProjectionWorker:
                 log.exception("projection %s failed; retrying in %.1fs", self.projection.name, delay)
                 self._stopping.wait(delay)
                 delay = min(delay * 2, 10.0)
+                continue
+            self._wakeup.wait(self.poll_seconds)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+import threading
+from abc import abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from enum import Enum
 from typing import Any, ClassVar
@@ -61,8 +64,88 @@ def table_names(tables: list[str]) -> list[str]:
     return [m.group(1) for t in tables if (m := re.match(r"CREATE TABLE IF NOT EXISTS (\w+)", t))]
 
 
-class SQLiteRowView(SQLiteTrackingRecorder, RowView):
+class BatchingView(RowView):
+    """Writes go into the batch transaction open in this thread (one commit for many events),
+    or into a transaction of their own. Reads inside a batch see the batch's own writes."""
+
+    _local: threading.local
+
+    @abstractmethod
+    def _transaction(self) -> AbstractContextManager[Any]: ...
+
+    @abstractmethod
+    def _run(self, cursor: Any, sql: str, params: Sequence[Any]) -> None: ...
+
+    @abstractmethod
+    def _insert_tracking(self, c: Any, tracking: Tracking) -> None:
+        """Provided by the eventsourcing tracking recorder this view also derives from."""
+
+    def _open_cursor(self) -> Any:
+        local = self.__dict__.setdefault("_local", threading.local())
+        return getattr(local, "cursor", None)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        if self._open_cursor() is not None:
+            yield
+            return
+        with self._transaction() as cursor:
+            self._local.cursor = cursor
+            try:
+                yield
+            finally:
+                self._local.cursor = None
+
+    def write(self, tracking: Tracking, changes: Sequence[Change]) -> None:
+        with self.batch():
+            cursor = self._open_cursor()
+            self._insert_tracking(cursor, tracking)  # already applied -> IntegrityError, rollback
+            for change in changes:
+                self._run(cursor, *change_sql(change))
+
+    def insert_tracking(self, tracking: Tracking) -> None:
+        with self.batch():
+            self._insert_tracking(self._open_cursor(), tracking)
+
+    def query_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
+        """Several reads in one transaction: one consistent snapshot."""
+        cursor = self._open_cursor()
+        if cursor is None:
+            with self._read_transaction() as read:
+                return self._fetch(read, queries)
+        return self._fetch(cursor, queries)
+
+    def _fetch(self, cursor: Any, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
+        results = []
+        for sql, params in queries:
+            self._run(cursor, sql, [sql_value(p) for p in params])
+            results.append([dict(row) for row in cursor.fetchall()])
+        return results
+
+    @abstractmethod
+    def _read_transaction(self) -> AbstractContextManager[Any]: ...
+
+
+class SQLiteRowView(SQLiteTrackingRecorder, BatchingView):
     TABLES: ClassVar[list[str]] = []
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self.TABLES]
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        with self.datastore.get_connection(commit=True) as conn:
+            # Read models are rebuildable from the event log and their tracking row commits with
+            # them, so WAL without an fsync per commit is safe here (the event store keeps FULL).
+            conn._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
+            with conn.transaction(commit=True) as cursor:
+                yield cursor
+
+    def _read_transaction(self) -> AbstractContextManager[Any]:
+        return self.datastore.transaction(commit=False)
+
+    def _run(self, cursor: Any, sql: str, params: Sequence[Any]) -> None:
+        cursor.execute(sql, params)
 
     def reset(self, application_name: str) -> None:
         with self.datastore.transaction(commit=True) as c:
@@ -70,35 +153,28 @@ class SQLiteRowView(SQLiteTrackingRecorder, RowView):
                 c.execute(f"DELETE FROM {table}")
             c.execute("DELETE FROM tracking WHERE application_name = ?", [application_name])
 
-    def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *self.TABLES]
 
-    def write(self, tracking: Tracking, changes: Sequence[Change]) -> None:
-        with self.datastore.get_connection(commit=True) as conn:
-            # Read models are rebuildable from the event log and their tracking row commits with
-            # them, so WAL without an fsync per commit is safe here (the event store keeps FULL).
-            conn._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
-            with conn.transaction(commit=True) as c:
-                self._insert_tracking(c, tracking)  # already applied -> IntegrityError, rollback
-                for change in changes:
-                    c.execute(*change_sql(change))
-
-    def query_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
-        """Several reads in one transaction: one consistent snapshot."""
-        results = []
-        with self.datastore.transaction(commit=False) as c:
-            for sql, params in queries:
-                c.execute(sql, [sql_value(p) for p in params])
-                results.append([dict(row) for row in c.fetchall()])
-        return results
-
-
-class PostgresRowView(PostgresTrackingRecorder, RowView):
+class PostgresRowView(PostgresTrackingRecorder, BatchingView):
     TABLES: ClassVar[list[str]] = []
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
         self.sql_create_statements.extend(SQL(t).format() for t in self.TABLES)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        with self.datastore.transaction(commit=True) as cursor:
+            yield cursor
+            cursor.execute("SELECT pg_notify(%s, '')", [CHANGES_CHANNEL])  # other processes' feeds
+
+    @contextmanager
+    def _read_transaction(self) -> Iterator[Any]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield cursor
+
+    def _run(self, cursor: Any, sql: str, params: Sequence[Any]) -> None:
+        cursor.execute(_pg(sql), params)
 
     def reset(self, application_name: str) -> None:
         with self.datastore.transaction(commit=True) as c:
@@ -110,23 +186,6 @@ class PostgresRowView(PostgresTrackingRecorder, RowView):
                 ),
                 [application_name],
             )
-
-    def write(self, tracking: Tracking, changes: Sequence[Change]) -> None:
-        with self.datastore.transaction(commit=True) as c:
-            self._insert_tracking(c, tracking)
-            for change in changes:
-                sql, params = change_sql(change)
-                c.execute(_pg(sql), params)
-            c.execute("SELECT pg_notify(%s, %s)", [CHANGES_CHANNEL, str(tracking.notification_id)])
-
-    def query_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
-        results = []
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            for sql, params in queries:
-                c.execute(_pg(sql), [sql_value(p) for p in params])
-                results.append([dict(row) for row in c.fetchall()])
-        return results
 
 
 def _pg(sql: str) -> Any:

@@ -41,6 +41,7 @@ class CoreApp(Application[UUID]):
         self.hasher = hasher
         self.default_retention_days = default_retention_days
         self.active_attempts: ActiveAttempts | None = None
+        self._exams: dict[UUID, Exam] = {}
 
     # -- persistence helpers -------------------------------------------------------------
     def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
@@ -120,7 +121,11 @@ class CoreApp(Application[UUID]):
         return exam
 
     def get_exam(self, exam_id: UUID) -> Exam:
-        return self.load(Exam, exam_id, "exam")
+        """Exams never change after creation, so each is loaded from the store once."""
+        exam = self._exams.get(exam_id)
+        if exam is None:
+            exam = self._exams[exam_id] = self.load(Exam, exam_id, "exam")
+        return exam
 
     # -- settings ------------------------------------------------------------------------
     def get_settings(self) -> Settings:

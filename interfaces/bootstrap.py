@@ -17,6 +17,7 @@ from adapters.passwords import Argon2Hasher
 from adapters.periodic import PeriodicTask
 from adapters.projection_worker import ProjectionWorker
 from adapters.read_models import build_view
+from adapters.sql_view import CHANGES_CHANNEL
 from adapters.store_config import postgres_params, store_env
 from application.config import AppSettings
 from application.ports import Clock, PasswordHasher
@@ -45,6 +46,10 @@ class Services:
     def start(self) -> None:
         for part in [*self.workers, *self.background]:
             part.start()
+
+    def wake_workers(self) -> None:
+        for worker in self.workers:
+            worker.wake()
 
     def close(self) -> None:
         for part in [*self.background, *self.workers]:
@@ -117,14 +122,19 @@ def bootstrap(
         changes,
         _secret_key(settings),
     )
+    poll = 1.0 if settings.uses_postgres else 0.1  # PostgreSQL wakes us by NOTIFY; SQLite by polling
     if run_workers:
         services.workers += [
-            ProjectionWorker(app, proctor_center.ProctorCenterProjection(center_view), changes.notify),
-            ProjectionWorker(app, timeline.TimelineProjection(timeline_view)),
+            ProjectionWorker(app, proctor_center.ProctorCenterProjection(center_view), changes.notify, poll),
+            ProjectionWorker(app, timeline.TimelineProjection(timeline_view), poll_seconds=poll),
         ]
         services.background.append(
             PeriodicTask("expiry-sweep", settings.expiry_sweep_seconds, app.expire_overdue)
         )
     if settings.uses_postgres:
-        services.background.append(PostgresChangeListener(postgres_conninfo(settings), changes))
+        conninfo = postgres_conninfo(settings)
+        services.background.append(PostgresChangeListener(conninfo, CHANGES_CHANNEL, changes.notify))
+        if services.workers:
+            channel = app.recorder.channel_name  # type: ignore[attr-defined]
+            services.background.append(PostgresChangeListener(conninfo, channel, services.wake_workers))
     return services

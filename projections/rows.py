@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,10 @@ class RowView(TrackingRecorder, ABC):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return self.query_many([(sql, params)])[0]
+
+    @abstractmethod
+    def batch(self) -> AbstractContextManager[None]:
+        """One transaction around many writes: all of them commit together, or none."""
 
     @abstractmethod
     def reset(self, application_name: str) -> None:
