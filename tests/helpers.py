@@ -1,0 +1,39 @@
+"""Small helpers shared by integration tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+DEFAULT_WAIT = 5.0
+
+
+def wait_until(
+    probe: Callable[[], T],
+    accept: Callable[[T], bool] = bool,
+    *,
+    timeout: float = DEFAULT_WAIT,
+    interval: float = 0.02,
+    what: str = "condition",
+) -> T:
+    """Polls `probe()` until `accept(value)`; returns the value. Bounded: fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    value = probe()
+    while not accept(value):
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}; last: {value!r}")
+        time.sleep(interval)
+        value = probe()
+    return value
+
+
+def dump_rows(view: Any, tables: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table, in a stable order, for before/after comparisons."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for table in tables:
+        rows = view.query(f"SELECT * FROM {table}")
+        out[table] = sorted(rows, key=lambda r: sorted((k, str(v)) for k, v in r.items()))
+    return out
