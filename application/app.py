@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import Environment
 
 from application.access import Actor, require_role
 from application.ports import ActiveAttempts, Clock, PasswordHasher
@@ -42,6 +43,14 @@ class CoreApp(Application[UUID]):
         self.default_retention_days = default_retention_days
         self.active_attempts: ActiveAttempts | None = None
         self._exams: dict[UUID, Exam] = {}
+
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
+        """Only our settings configure the store: eventsourcing would also merge os.environ."""
+        merged = dict(type(self).env)
+        if type(self).is_snapshotting_enabled or type(self).snapshotting_intervals:
+            merged["IS_SNAPSHOTTING_ENABLED"] = "y"
+        merged.update(env or {})
+        return Environment(name, merged)
 
     # -- persistence helpers -------------------------------------------------------------
     def load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:

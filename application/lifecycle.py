@@ -99,7 +99,7 @@ class LifecycleApp(CoreApp):
 
     def force_end(self, actor: Actor, attempt_id: UUID, reason: str) -> Attempt:
         require_role(actor, "proctor", "admin")
-        attempt = self.load(Attempt, attempt_id, "attempt")
+        attempt = self.read_attempt(actor, attempt_id)  # an attempt whose time is up expires first
         now = self.clock.now()
         return self._end(
             attempt,

@@ -55,6 +55,8 @@ class Services:
         for part in [*self.background, *self.workers]:
             part.stop()
         self.app.close()
+        for queries in (self.center, self.timeline):
+            queries.view.datastore.close()  # type: ignore[attr-defined]
 
 
 def postgres_conninfo(settings: AppSettings) -> str:

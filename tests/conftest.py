@@ -35,6 +35,7 @@ if str(TESTS) not in sys.path:  # `from fakes import FakeClock`, `from helpers i
     sys.path.insert(0, str(TESTS))
 
 from fakes import FakeClock  # noqa: E402
+from helpers import close_services  # noqa: E402
 
 PG_USER = "smart"
 PG_UNPRIVILEGED_USERS = ("nobody", "smartexam-pg")
@@ -74,7 +75,12 @@ def _pg_binaries() -> tuple[str, str] | None:
     initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
     if initdb and pg_ctl:
         return initdb, pg_ctl
-    for bindir in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+
+    def version(bindir: str) -> int:
+        name = Path(bindir).parent.name
+        return int(name) if name.isdigit() else 0
+
+    for bindir in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version, reverse=True):
         i, p = Path(bindir, "initdb"), Path(bindir, "pg_ctl")
         if i.exists() and p.exists():
             return str(i), str(p)
@@ -318,22 +324,3 @@ def services_factory(
     yield make
     for services in reversed(made):
         close_services(services)
-
-
-def read_model_views(services: Any) -> list[Any]:
-    """The row views a Services object holds (one per projection)."""
-    views = []
-    for queries in vars(services).values():
-        view = getattr(queries, "view", None)
-        if view is not None and hasattr(view, "datastore"):
-            views.append(view)
-    return views
-
-
-def close_services(services: Any) -> None:
-    with contextlib.suppress(Exception):
-        services.close()
-    # Services.close() leaves the read-model views' connection pools open: close them too.
-    for view in read_model_views(services):
-        with contextlib.suppress(Exception):
-            view.datastore.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -37,3 +38,22 @@ def dump_rows(view: Any, tables: list[str]) -> dict[str, list[dict[str, Any]]]:
         rows = view.query(f"SELECT * FROM {table}")
         out[table] = sorted(rows, key=lambda r: sorted((k, str(v)) for k, v in r.items()))
     return out
+
+
+def read_model_views(services: Any) -> list[Any]:
+    """The row views a Services object holds (one per projection)."""
+    views = []
+    for queries in vars(services).values():
+        view = getattr(queries, "view", None)
+        if view is not None and hasattr(view, "datastore"):
+            views.append(view)
+    return views
+
+
+def close_services(services: Any) -> None:
+    """Services.close(), then the read-model views' pools, which close() leaves open."""
+    with contextlib.suppress(Exception):
+        services.close()
+    for view in read_model_views(services):
+        with contextlib.suppress(Exception):
+            view.datastore.close()

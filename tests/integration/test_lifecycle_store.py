@@ -16,7 +16,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.utils import get_topic
 from fakes import EPOCH, FakeClock
-from helpers import dump_rows, wait_until
+from helpers import close_services, dump_rows, wait_until
 
 from adapters.projection_worker import ProjectionWorker
 from adapters.read_models import build_view
@@ -372,3 +372,23 @@ def test_the_expiry_sweep_ends_overdue_attempts(
     assert w.app.expire_overdue() == 0
     with pytest.raises(Conflict):
         w.app.submit(alice, proctored.id)
+
+
+# -- resources -------------------------------------------------------------------------------------
+def test_close_releases_every_database_connection(
+    fresh_pg_url: str, postgres_server: Any, tmp_path: Any, fast_hasher: Any, clock: FakeClock
+) -> None:
+    from application.config import AppSettings
+    from interfaces.bootstrap import bootstrap
+
+    settings = AppSettings(data_dir=tmp_path, database_url=fresh_pg_url, expiry_sweep_seconds=3600)
+    dbname = fresh_pg_url.rsplit("/", 1)[1]
+    services = bootstrap(settings, clock=clock, hasher=fast_hasher)
+    try:
+        services.start()
+        seed(services, candidates=1)
+        assert postgres_server.connection_count(dbname) > 0
+        services.close()
+        wait_until(lambda: postgres_server.connection_count(dbname), lambda n: n == 0, timeout=3)
+    finally:
+        close_services(services)
