@@ -7,13 +7,12 @@ from typing import Any
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
-from eventsourcing.utils import get_topic
 
 from domain.attempts import Attempt
 from domain.exams import Exam
 from domain.proctoring import ProctorSession
 from domain.users import User
-from projections.rows import Change, RowView, Update, Upsert
+from projections.rows import Change, RowView, Update, Upsert, topics_of
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS center_exams (exam_id TEXT PRIMARY KEY, title TEXT, "
@@ -43,22 +42,19 @@ LIVE_STATUS = {
 
 class ProctorCenterProjection(Projection[RowView]):
     name = "proctor_center"
-    topics = tuple(
-        get_topic(cls)
-        for cls in (
-            Exam.ExamCreated,
-            User.Registered,
-            Attempt.Started,
-            Attempt.Submitted,
-            Attempt.Expired,
-            Attempt.ForceEnded,
-            ProctorSession.SnapshotTaken,
-            ProctorSession.ProctorEventRecorded,
-            ProctorSession.Flagged,
-            ProctorSession.Warned,
-            ProctorSession.SessionCompleted,
-            ProctorSession.SessionCancelled,
-        )
+    topics = topics_of(
+        Exam.ExamCreated,
+        User.Registered,
+        Attempt.Started,
+        Attempt.Submitted,
+        Attempt.Expired,
+        Attempt.ForceEnded,
+        ProctorSession.SnapshotTaken,
+        ProctorSession.ProctorEventRecorded,
+        ProctorSession.Flagged,
+        ProctorSession.Warned,
+        ProctorSession.SessionCompleted,
+        ProctorSession.SessionCancelled,
     )
 
     @singledispatchmethod

@@ -9,6 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.utils import get_topic
+
+
+def topics_of(*event_classes: type) -> tuple[str, ...]:
+    """The stored topics a projection subscribes to (filters the notification log in SQL)."""
+    return tuple(get_topic(cls) for cls in event_classes)
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,11 @@ from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
-from eventsourcing.utils import get_topic
 
 from domain.attempts import Attempt
 from domain.proctoring import CONNECTIVITY_EVENT_TYPES, ProctorSession
 from projections.center_queries import APP_NAME
-from projections.rows import RowView, Upsert
+from projections.rows import RowView, Upsert, topics_of
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS timeline_sessions (session_id TEXT PRIMARY KEY, attempt_id TEXT, "
@@ -45,21 +44,18 @@ LABELS = {
 
 class TimelineProjection(Projection[RowView]):
     name = "timeline"
-    topics = tuple(
-        get_topic(cls)
-        for cls in (
-            Attempt.Started,
-            Attempt.Submitted,
-            Attempt.Expired,
-            Attempt.ForceEnded,
-            ProctorSession.SessionStarted,
-            ProctorSession.SnapshotTaken,
-            ProctorSession.ProctorEventRecorded,
-            ProctorSession.Flagged,
-            ProctorSession.Warned,
-            ProctorSession.SessionCompleted,
-            ProctorSession.SessionCancelled,
-        )
+    topics = topics_of(
+        Attempt.Started,
+        Attempt.Submitted,
+        Attempt.Expired,
+        Attempt.ForceEnded,
+        ProctorSession.SessionStarted,
+        ProctorSession.SnapshotTaken,
+        ProctorSession.ProctorEventRecorded,
+        ProctorSession.Flagged,
+        ProctorSession.Warned,
+        ProctorSession.SessionCompleted,
+        ProctorSession.SessionCancelled,
     )
 
     @singledispatchmethod
