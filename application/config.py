@@ -18,6 +18,7 @@ class AppSettings(BaseSettings):
     enable_live_video: bool = True
     enable_video_recording: bool = True
     enable_sample_sessions: bool = True
+    run_projections: bool = True  # false: this process only serves; `smart-exam worker` projects
     snapshot_interval_seconds: int = Field(60, ge=5)
     chunk_seconds: int = Field(3, ge=1)
     max_chunk_bytes: int = Field(8 * 1024 * 1024, ge=1024)

@@ -202,6 +202,8 @@ class ProductServer:
     extra_env: dict[str, str] | None = None
     proc: subprocess.Popen[Any] | None = None
     log: Path | None = None
+    worker_process: bool = False  # projections in `smart-exam worker`, API with RUN_PROJECTIONS=false
+    worker: subprocess.Popen[Any] | None = None
 
     @property
     def base_url(self) -> str:
@@ -216,6 +218,17 @@ class ProductServer:
         env.update(server_env(self.data_dir, self.database_url))
         env.update(self.extra_env or {})
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        if self.worker_process:
+            env["SMART_EXAM_RUN_PROJECTIONS"] = "false"
+            with open(self.data_dir.parent / f"worker-{self.port}.log", "wb") as out:
+                self.worker = subprocess.Popen(
+                    [sys.executable, "-m", "interfaces.cli", "worker"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                )
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "interfaces.cli", "serve", "--host", HOST, "--port", str(self.port)],
@@ -234,6 +247,8 @@ class ProductServer:
     def stop(self) -> None:
         if self.proc is not None:
             stop_process(self.proc, "product server")
+        if self.worker is not None:
+            stop_process(self.worker, "projection worker")
 
     def log_lines(self, needle: str) -> list[str]:
         if self.log is None or not self.log.exists():

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from application.config import AppSettings
 from interfaces.bootstrap import Services, bootstrap
 from interfaces.errors import install_error_handlers
-from interfaces.live_feed import SessionFeed
+from interfaces.live_feed import CROSS_PROCESS_POLL_SECONDS, SAFETY_POLL_SECONDS, SessionFeed
 from interfaces.routers import auth, evidence, exams, health, pages, proctor_sessions, streams
 from interfaces.tokens import TokenSigner
 
@@ -34,7 +34,11 @@ def create_app(
         app.state.signer = TokenSigner(services.secret_key, settings.session_hours * 3600)
         app.state.login_throttle = auth.LoginThrottle(settings.login_attempts_per_minute)
         services.start()
-        app.state.feed = feed = SessionFeed(services.center, services.changes, settings.sse_client_queue)
+        woken = bool(services.workers) or settings.uses_postgres  # else poll a projecting process
+        poll = SAFETY_POLL_SECONDS if woken else CROSS_PROCESS_POLL_SECONDS
+        app.state.feed = feed = SessionFeed(
+            services.center, services.changes, settings.sse_client_queue, poll
+        )
         feed.start()
         log.info("smart-exam ready (store: %s)", "PostgreSQL" if settings.uses_postgres else "SQLite")
         try:

@@ -125,7 +125,7 @@ def bootstrap(
         _secret_key(settings),
     )
     poll = 1.0 if settings.uses_postgres else 0.1  # PostgreSQL wakes us by NOTIFY; SQLite by polling
-    if run_workers:
+    if run_workers and settings.run_projections:
         services.workers += [
             ProjectionWorker(app, proctor_center.ProctorCenterProjection(center_view), changes.notify, poll),
             ProjectionWorker(app, timeline.TimelineProjection(timeline_view), poll_seconds=poll),

@@ -37,6 +37,26 @@ def _serve(settings: AppSettings, host: str, port: int, seed_demo: bool) -> None
     uvicorn.run(create_app(settings, build=build), host=host, port=port, log_level="info")
 
 
+def _work(settings: AppSettings) -> None:
+    import signal
+    import threading
+
+    from interfaces.bootstrap import bootstrap
+
+    services = bootstrap(settings.model_copy(update={"run_projections": True}))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    services.start()
+    print("projection worker running; Ctrl-C to stop", flush=True)
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        services.close()
+
+
 def _with_app(settings: AppSettings):  # type: ignore[no-untyped-def]
     from interfaces.bootstrap import bootstrap
 
@@ -62,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("file", type=Path)
     imp.add_argument("--admin", default="admin", help="username recorded as the creator")
     sub.add_parser("migrate", help="create all tables (run once before several Postgres processes)")
+    sub.add_parser("worker", help="run the projections only (beside `serve` with RUN_PROJECTIONS=false)")
     proj = sub.add_parser("projections", help="read models").add_subparsers(dest="action", required=True)
     proj.add_parser("rebuild", help="drop and rebuild every read model from the event log")
     args = parser.parse_args(argv)
@@ -76,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, settings: AppSettings) -> int:
     if args.command in ("serve", "demo"):
         _serve(settings, args.host, args.port, seed_demo=args.command == "demo")
+        return 0
+    if args.command == "worker":
+        _work(settings)
         return 0
     if args.command == "migrate":
         _with_app(settings).close()

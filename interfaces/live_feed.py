@@ -19,6 +19,7 @@ from projections.center_queries import CenterQueries
 
 log = logging.getLogger(__name__)
 SAFETY_POLL_SECONDS = 1.0
+CROSS_PROCESS_POLL_SECONDS = 0.05  # SQLite with projections in another process: nobody wakes us
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,10 @@ def to_change(row: dict[str, Any]) -> Change:
 
 
 class SessionFeed:
-    def __init__(self, center: CenterQueries, signal: ChangeSignal, queue_size: int) -> None:
+    def __init__(
+        self, center: CenterQueries, signal: ChangeSignal, queue_size: int, poll_seconds: float
+    ) -> None:
+        self.poll_seconds = poll_seconds
         self.center = center
         self.signal = signal
         self.queue_size = queue_size
@@ -73,7 +77,7 @@ class SessionFeed:
     def _follow(self) -> None:
         seen = 0
         while not self._stopping.is_set():
-            seen = self.signal.wait(seen, SAFETY_POLL_SECONDS)
+            seen = self.signal.wait(seen, self.poll_seconds)
             try:
                 if not self.clients:  # nobody listening: just keep the watermark current, cheaply
                     top = self.center.max_position()
