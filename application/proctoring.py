@@ -45,15 +45,10 @@ class SmartExamApp(LifecycleApp):
         return session
 
     def record_snapshot(
-        self,
-        actor: Actor,
-        attempt_id: UUID,
-        snapshot_id: UUID,
-        path: str,
-        size_bytes: int,
-        taken_at: datetime,
+        self, session: ProctorSession, snapshot_id: UUID, path: str, size_bytes: int, taken_at: datetime
     ) -> int:
-        session = self.candidate_session(actor, attempt_id)
+        """Records on the session `candidate_session` authorized before the upload. If it changed
+        meanwhile (ended, say), optimistic concurrency makes the commit a 409."""
         session.take_snapshot(snapshot_id, path, size_bytes, taken_at)
         return self.commit(session)
 

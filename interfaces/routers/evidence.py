@@ -47,7 +47,7 @@ async def upload_snapshot(
     declared = _declared_length(request)
     if declared is not None and declared > settings.max_snapshot_bytes:
         raise PayloadTooLarge(f"snapshot is larger than {settings.max_snapshot_bytes} bytes")
-    await run_in_threadpool(app.candidate_session, actor, attempt_id)  # who and when, before any write
+    session = await run_in_threadpool(app.candidate_session, actor, attempt_id)  # before any write
     upload = storage.open_upload(settings.max_snapshot_bytes)
     try:
         async for chunk in request.stream():
@@ -64,9 +64,7 @@ async def upload_snapshot(
         upload.abort()
         raise
     try:
-        await run_in_threadpool(
-            app.record_snapshot, actor, attempt_id, snapshot_id, relative, upload.size, taken_at
-        )
+        await run_in_threadpool(app.record_snapshot, session, snapshot_id, relative, upload.size, taken_at)
     except BaseException:
         await run_in_threadpool(storage.delete, relative)  # no event, no file
         raise

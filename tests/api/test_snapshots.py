@@ -87,3 +87,20 @@ def test_wrong_owner_ended_attempt_and_odd_ids_leave_nothing(api: Api) -> None:
     before = api.event_count()
     r = c.post(f"/api/Proctor/snapshot/{attempt}", content=jpeg(), headers={**api.alice, **headers})
     assert r.status_code == 409 and api.media_files() == [] and api.event_count() == before
+
+
+def test_session_ended_during_an_upload_refuses_the_record(api: Api) -> None:
+    from uuid import UUID, uuid4
+
+    from application.access import Actor
+    from domain.errors import Conflict
+
+    app = api.services.app
+    attempt = UUID(api.start(api.exam(), api.alice)["attemptId"])
+    alice = Actor(app.load_attempt(attempt).candidate_id, "candidate")
+    session = app.candidate_session(alice, attempt)  # authorized before the body arrives
+    api.client.post(f"/api/attempt-control/{attempt}/force-end", json={"reason": "x"}, headers=api.proctor)
+    before = api.event_count()
+    with pytest.raises(Conflict):
+        app.record_snapshot(session, uuid4(), "proctor-snapshots/x.jpg", 10, app.clock.now())
+    assert api.event_count() == before
