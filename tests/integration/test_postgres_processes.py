@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -87,34 +88,38 @@ def _token(base: str, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['accessToken']}"}
 
 
-@pytest.mark.postgres
-def test_change_through_one_process_reaches_a_stream_on_another(
-    two_servers: tuple[str, str],
-) -> None:
-    a, b = two_servers
+def start_seen_on_stream(write: str, stream_from: str) -> tuple[str, dict[str, Any]]:
+    """Admin creates an exam and alice starts it through `write`, while a proctor streams from
+    `stream_from`; returns the attempt id and the session the stream delivered for it."""
     body = {
-        "title": "PG",
+        "title": "Cross-process",
         "durationSeconds": 600,
         "questions": [{"id": "q", "text": "t", "choices": ["x", "y"], "answer": 0}],
     }
-    exam = httpx.post(f"{a}/api/exams", json=body, headers=_token(a, "admin")).json()["id"]
-    proctor_b = _token(b, "proctor")  # a token from B works on A too: one shared secret
+    exam = httpx.post(f"{write}/api/exams", json=body, headers=_token(write, "admin")).json()["id"]
+    proctor = _token(stream_from, "proctor")
     with (
         httpx.Client(timeout=15) as client,
-        client.stream("GET", f"{b}/api/Proctor/sessions/stream", headers=proctor_b) as stream,
+        client.stream("GET", f"{stream_from}/api/Proctor/sessions/stream", headers=proctor) as stream,
     ):
         lines = stream.iter_lines()
         assert next(lines).startswith(("id:", "event:"))
-        start = httpx.post(f"{a}/api/exams/{exam}/attempts", headers=_token(a, "alice")).json()
+        attempt = httpx.post(f"{write}/api/exams/{exam}/attempts", headers=_token(write, "alice")).json()
         for line in lines:  # bounded by the client timeout
-            if line.startswith("data:") and start["attemptId"] in line:
-                session = json.loads(line[5:])
-                break
+            if line.startswith("data:") and attempt["attemptId"] in line:
+                return str(attempt["attemptId"]), dict(json.loads(line[5:]))
+    raise AssertionError("the stream ended without the new session")
+
+
+@pytest.mark.postgres
+def test_change_through_one_process_reaches_a_stream_on_another(two_servers: tuple[str, str]) -> None:
+    a, b = two_servers
+    attempt, session = start_seen_on_stream(write=a, stream_from=b)
     assert session["status"] == "Active" and session["candidateName"] == "Alice"
-    httpx.post(f"{b}/api/Proctor/sessions/{start['attemptId']}/flag", json={"note": "x"}, headers=proctor_b)
+    httpx.post(f"{b}/api/Proctor/sessions/{attempt}/flag", json={"note": "x"}, headers=_token(b, "proctor"))
     rows = wait_until(
         lambda: httpx.get(f"{a}/api/Proctor/sessions", headers=_token(a, "proctor")).json(),
         lambda r: r and r[0]["flagCount"] == 1,
         what="flag made on B visible on A",
     )
-    assert rows[0]["attemptId"] == start["attemptId"]
+    assert rows[0]["attemptId"] == attempt

@@ -3,7 +3,6 @@ The read models are built by the worker process, and the server's SSE stream sti
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from helpers import wait_until
-from test_postgres_processes import PASSWORD, ROOT, _free_port, _token
+from test_postgres_processes import PASSWORD, ROOT, _free_port, _token, start_seen_on_stream
 
 from adapters.passwords import Argon2Hasher
 from application.config import AppSettings
@@ -54,22 +53,10 @@ def split(tmp_path: Path) -> Iterator[str]:
 
 
 def test_worker_process_builds_the_read_models_the_server_streams(split: str) -> None:
-    body = {"title": "Split", "durationSeconds": 600,
-            "questions": [{"id": "q", "text": "t", "choices": ["x", "y"], "answer": 0}]}  # fmt: skip
-    exam = httpx.post(f"{split}/api/exams", json=body, headers=_token(split, "admin")).json()["id"]
+    _, session = start_seen_on_stream(write=split, stream_from=split)
+    assert session["candidateName"] == "Alice"
     proctor = _token(split, "proctor")
-    with (
-        httpx.Client(timeout=15) as client,
-        client.stream("GET", f"{split}/api/Proctor/sessions/stream", headers=proctor) as stream,
-    ):
-        lines = stream.iter_lines()
-        assert next(lines).startswith(("id:", "event:"))
-        start = httpx.post(f"{split}/api/exams/{exam}/attempts", headers=_token(split, "alice")).json()
-        for line in lines:  # bounded by the client timeout
-            if line.startswith("data:") and start["attemptId"] in line:
-                assert json.loads(line[5:])["candidateName"] == "Alice"
-                break
     rows = wait_until(
         lambda: httpx.get(f"{split}/api/exams", headers=proctor).json(), what="exam listed by the worker"
     )
-    assert rows[0]["title"] == "Split"
+    assert rows[0]["title"] == "Cross-process"
