@@ -6,6 +6,7 @@ is stopped here (by its own pid), also on Ctrl-C and when the watchdog fires.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -190,6 +191,27 @@ def no_proxy_env(env: dict[str, str]) -> dict[str, str]:
         env.pop(key, None)
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     return env
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """How the product under test is run: the same switches in every benchmark."""
+    parser.add_argument(
+        "--worker-process",
+        action="store_true",
+        help="projections in a separate `smart-exam worker` process (API: RUN_PROJECTIONS=false)",
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra product setting for this run, e.g. SMART_EXAM_RUN_PROJECTIONS=false (repeatable)",
+    )
+
+
+def product_server(args: argparse.Namespace, data_dir: Path, database_url: str) -> ProductServer:
+    extra = dict(item.split("=", 1) for item in args.server_env)
+    return ProductServer(data_dir, database_url, extra_env=extra, worker_process=args.worker_process)
 
 
 @dataclass

@@ -39,6 +39,7 @@ from _common import (
     ProductServer,
     RawConnection,
     Watchdog,
+    add_server_options,
     bench_tempdir,
     clean_environment,
     create_exam,
@@ -50,6 +51,7 @@ from _common import (
     ms,
     precreate_users,
     print_table,
+    product_server,
     raise_fd_limit,
     self_cpu_seconds,
     settings_for,
@@ -269,7 +271,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             f"    registered {len(candidates)} candidates in {time.perf_counter() - t:.1f}s (untimed)",
             flush=True,
         )
-        server = ProductServer(product_dir, url, worker_process=args.worker_process)
+        server = product_server(args, product_dir, url)
         server.start()
         try:
             admin = login(server.base_url, "admin")
@@ -459,11 +461,7 @@ def main() -> int:
         "--postgres", action="store_true", help="also run on a throwaway PostgreSQL (durable settings)"
     )
     parser.add_argument("--only-postgres", action="store_true", help="run on PostgreSQL only")
-    parser.add_argument(
-        "--worker-process",
-        action="store_true",
-        help="projections in a separate `smart-exam worker` process (API: RUN_PROJECTIONS=false)",
-    )
+    add_server_options(parser)
     parser.add_argument("--phase-timeout", type=float, default=90.0, help="max seconds per timed phase")
     parser.add_argument("--max-seconds", type=float, default=600.0, help="watchdog for the whole run")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")

@@ -35,9 +35,9 @@ from _common import (
     HOST,
     ROOT,
     HttpxConnection,
-    ProductServer,
     RawConnection,
     Watchdog,
+    add_server_options,
     bench_tempdir,
     clean_environment,
     cpu_seconds,
@@ -52,6 +52,7 @@ from _common import (
     no_proxy_env,
     precreate_users,
     print_table,
+    product_server,
     raise_fd_limit,
     self_cpu_seconds,
     stop_process,
@@ -313,6 +314,7 @@ def main() -> int:
         "client CPU on 2 cores that it caps the bare endpoint at ~600/s) or httpx",
     )
     parser.add_argument("--postgres", action="store_true", help="run the product on a throwaway PostgreSQL")
+    add_server_options(parser)
     parser.add_argument("--phase-timeout", type=float, default=90.0, help="max seconds per timed phase")
     parser.add_argument("--max-seconds", type=float, default=600.0, help="watchdog for the whole run")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -345,7 +347,7 @@ def main() -> int:
         precreate_users(
             data_dir, url, [("admin", "admin"), ("proctor", "proctor"), *((c, "candidate") for c in cands)]
         )
-        server = ProductServer(data_dir, url).start()
+        server = product_server(args, data_dir, url).start()
         bare = BareServer(base / "bare")
         try:
             admin, proctor = login(server.base_url, "admin"), login(server.base_url, "proctor")

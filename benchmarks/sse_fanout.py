@@ -37,6 +37,7 @@ from _common import (
     ROOT,
     ProductServer,
     Watchdog,
+    add_server_options,
     bench_tempdir,
     clean_environment,
     create_exam,
@@ -47,6 +48,7 @@ from _common import (
     ms,
     precreate_users,
     print_table,
+    product_server,
     raise_fd_limit,
     sync_post_json,
     verdict,
@@ -442,6 +444,7 @@ def main() -> int:
     )
     parser.add_argument("--connect-parallel", type=int, default=50, help="connections opened at once")
     parser.add_argument("--postgres", action="store_true", help="run the product on a throwaway PostgreSQL")
+    add_server_options(parser)
     parser.add_argument("--max-seconds", type=float, default=600.0, help="watchdog for the whole run")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -476,7 +479,7 @@ def main() -> int:
             print(f"    PostgreSQL on 127.0.0.1:{pg.port}: {pg.settings_line()}", flush=True)
         data_dir = base / "product"
         precreate_users(data_dir, url, [("admin", "admin"), ("proctor", "proctor"), ("cand", "candidate")])
-        server = ProductServer(data_dir, url).start()
+        server = product_server(args, data_dir, url).start()
         try:
             admin, proctor, cand = (login(server.base_url, u) for u in ("admin", "proctor", "cand"))
             exam = create_exam(server.base_url, admin, "sse bench", 3600, True)

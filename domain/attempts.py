@@ -7,12 +7,13 @@ from eventsourcing.domain import Aggregate, event
 
 from domain import ids
 from domain.errors import Conflict
+from domain.flat_state import FlatState
 
 SUBMIT_GRACE = timedelta(seconds=5)
 ACTIVE, SUBMITTED, EXPIRED, CANCELLED = "Active", "Submitted", "Expired", "Cancelled"
 
 
-class Attempt(Aggregate):
+class Attempt(FlatState, Aggregate):
     """One candidate sitting one exam. Ends exactly once: submitted, expired or force-ended."""
 
     TOPIC = "smart_exam.Attempt"

@@ -7,6 +7,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain import ids
 from domain.errors import Conflict
+from domain.flat_state import FlatState
 
 ACTIVE, COMPLETED, CANCELLED = "Active", "Completed", "Cancelled"
 SESSION_STATUSES = (ACTIVE, COMPLETED, CANCELLED)
@@ -30,7 +31,7 @@ CONNECTIVITY_EVENT_TYPES = frozenset(
 CLIENT_EVENT_TYPES = CONDUCT_EVENT_TYPES | CONNECTIVITY_EVENT_TYPES
 
 
-class ProctorSession(Aggregate):
+class ProctorSession(FlatState, Aggregate):
     """The proctoring evidence of one attempt. Created by the backend when the attempt starts."""
 
     TOPIC = "smart_exam.ProctorSession"

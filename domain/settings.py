@@ -6,11 +6,12 @@ from eventsourcing.domain import Aggregate, event
 
 from domain import ids
 from domain.errors import InvalidInput
+from domain.flat_state import FlatState
 
 MAX_RETENTION_DAYS = 3650
 
 
-class Settings(Aggregate):
+class Settings(FlatState, Aggregate):
     """Product-wide settings an admin changes at run time."""
 
     TOPIC = "smart_exam.Settings"

@@ -5,12 +5,13 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain import ids
+from domain.flat_state import FlatState
 
 ROLES = ("candidate", "proctor", "supervisor", "admin", "auditor")
 STAFF_ROLES = frozenset({"proctor", "supervisor", "admin"})
 
 
-class User(Aggregate):
+class User(FlatState, Aggregate):
     TOPIC = "smart_exam.User"
 
     class Created(Aggregate.Created):

@@ -4,10 +4,9 @@ import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
 from uuid import UUID
 
-from domain.errors import NotFound, PayloadTooLarge
+from domain.errors import Conflict, NotFound
 
 SNAPSHOTS = "proctor-snapshots"
 INCOMING = ".incoming"
@@ -24,66 +23,30 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class Upload:
-    """A body being streamed to a temporary file under a byte cap. Nothing is visible under its
-    final name until commit() has fsynced the file, renamed it atomically and fsynced the folder."""
-
-    def __init__(self, root: Path, max_bytes: int) -> None:
-        incoming = root / INCOMING
-        incoming.mkdir(parents=True, exist_ok=True)
-        self.root = root
-        self.max_bytes = max_bytes
-        self.temp = incoming / f"{uuid.uuid4().hex}.part"
-        self.size = 0
-        self._file: BinaryIO | None = open(self.temp, "wb")  # noqa: SIM115 - closed in commit/abort
-
-    def write(self, data: bytes) -> None:
-        assert self._file is not None
-        self.size += len(data)
-        if self.size > self.max_bytes:
-            self.abort()
-            raise PayloadTooLarge(f"body is larger than the {self.max_bytes} byte limit")
-        self._file.write(data)
-
-    def head(self, n: int) -> bytes:
-        self._flush()
-        with open(self.temp, "rb") as f:
-            return f.read(n)
-
-    def read_all(self) -> bytes:
-        self._flush()
-        return self.temp.read_bytes()
-
-    def _flush(self) -> None:
-        if self._file is not None:
-            self._file.flush()
-
-    def commit(self, relative: str) -> Path:
-        assert self._file is not None
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        self._file = None
-        final = self.root / relative
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self.temp, final)
-        _fsync_dir(final.parent)
-        return final
-
-    def abort(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        self.temp.unlink(missing_ok=True)
-
-
 class MediaStorage:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / INCOMING).mkdir(parents=True, exist_ok=True)
 
-    def open_upload(self, max_bytes: int) -> Upload:
-        return Upload(self.root, max_bytes)
+    def save(self, relative: str, data: bytes) -> Path:
+        """Durable before it is visible: the bytes go to a temp file that is fsynced, linked
+        into place (never over an existing file: that one belongs to someone) and the folder
+        fsynced. A crash leaves either no file or the whole file under its name."""
+        final = self.root / relative
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.root / INCOMING / f"{uuid.uuid4().hex}.part"
+        try:
+            with open(temp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.link(temp, final)
+        except FileExistsError:
+            raise Conflict(f"{relative} already exists; retry") from None
+        finally:
+            temp.unlink(missing_ok=True)
+        _fsync_dir(final.parent)
+        return final
 
     @staticmethod
     def snapshot_path(attempt_id: UUID, taken_at: datetime) -> str:

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from application.access import require_owner_or_staff, require_role
+from application.access import Actor, require_owner_or_staff, require_role
 from domain.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
+from interfaces.bootstrap import Services
 from interfaces.deps import ActorDep, ServicesDep
 from interfaces.schemas import (
     ClientEventIn,
@@ -40,33 +41,45 @@ def _declared_length(request: Request) -> int | None:
 async def upload_snapshot(
     attempt_id: UUID, request: Request, actor: ActorDep, services: ServicesDep
 ) -> SnapshotOut:
-    settings, app, storage = services.settings, services.app, services.media
+    settings = services.settings
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in JPEG_TYPES:
         raise UnsupportedMediaType("send the snapshot as Content-Type: image/jpeg")
     declared = _declared_length(request)
     if declared is not None and declared > settings.max_snapshot_bytes:
         raise PayloadTooLarge(f"snapshot is larger than {settings.max_snapshot_bytes} bytes")
-    session = await run_in_threadpool(app.candidate_session, actor, attempt_id)  # before any write
-    upload = storage.open_upload(settings.max_snapshot_bytes)
+    data = await _read_body(request, settings.max_snapshot_bytes)
+    return await run_in_threadpool(_store_snapshot, services, actor, attempt_id, data)
+
+
+async def _read_body(request: Request, max_bytes: int) -> bytes:
+    """The body in memory under a cap: a snapshot is small, and nothing touches the disk until
+    the caller's attempt has been checked."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise PayloadTooLarge(f"snapshot is larger than {max_bytes} bytes")
+    return bytes(body)
+
+
+def _store_snapshot(services: Services, actor: Actor, attempt_id: UUID, data: bytes) -> SnapshotOut:
+    """One trip to a worker thread: authorize, check the image, store the file durably, record
+    the event; if the event cannot be recorded the file goes too."""
+    settings, app, storage = services.settings, services.app, services.media
+    session = app.candidate_session(actor, attempt_id)
+    width, height = jpeg_dimensions(data)
+    if width * height > settings.max_snapshot_pixels:
+        raise PayloadTooLarge(
+            f"snapshot has {width}x{height} pixels; the limit is {settings.max_snapshot_pixels}"
+        )
+    taken_at, snapshot_id = app.clock.now(), uuid4()
+    relative = storage.snapshot_path(attempt_id, taken_at)
+    storage.save(relative, data)
     try:
-        async for chunk in request.stream():
-            upload.write(chunk)
-        width, height = jpeg_dimensions(upload.read_all())
-        if width * height > settings.max_snapshot_pixels:
-            raise PayloadTooLarge(
-                f"snapshot has {width}x{height} pixels; the limit is {settings.max_snapshot_pixels}"
-            )
-        taken_at, snapshot_id = app.clock.now(), uuid4()
-        relative = storage.snapshot_path(attempt_id, taken_at)
-        await run_in_threadpool(upload.commit, relative)
+        app.record_snapshot(session, snapshot_id, relative, len(data), taken_at)
     except BaseException:
-        upload.abort()
-        raise
-    try:
-        await run_in_threadpool(app.record_snapshot, session, snapshot_id, relative, upload.size, taken_at)
-    except BaseException:
-        await run_in_threadpool(storage.delete, relative)  # no event, no file
+        storage.delete(relative)  # no event, no file
         raise
     return SnapshotOut(snapshot_id=snapshot_id, url=snapshot_url(snapshot_id), taken_at=taken_at)
 

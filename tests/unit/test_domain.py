@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from uuid import UUID, uuid4
 
@@ -122,6 +123,17 @@ def test_answers_overwrite_per_question() -> None:
     attempt.save_answer("q1", 2, EPOCH)
     attempt.save_answer("q2", 1, EPOCH)
     assert attempt.answers == {"q1": 2, "q2": 1}
+
+
+def test_a_copy_from_the_cache_shares_no_mutable_state() -> None:
+    attempt = new_attempt()
+    attempt.save_answer("q1", 0, EPOCH)
+    attempt.collect_events()
+    clone = copy.deepcopy(attempt)
+    clone.save_answer("q1", 1, EPOCH)
+    clone.submit(1, 1, True, EPOCH)
+    assert attempt.answers == {"q1": 0} and attempt.is_active and attempt.collect_events() == []
+    assert type(clone) is Attempt and clone.id == attempt.id and clone.version == attempt.version + 2
 
 
 def test_submit_records_score_and_end() -> None:
