@@ -54,6 +54,7 @@ class LifecycleApp(CoreApp):
             self.save(attempt, session)
         except IntegrityError:  # a concurrent start won; return what it created
             return self.read_attempt(actor, attempt_id)
+        self._remember(attempt, session)
         return attempt
 
     def read_attempt(self, actor: Actor, attempt_id: UUID) -> Attempt:
