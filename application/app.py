@@ -64,6 +64,10 @@ class CoreApp(Application[UUID]):
             raise NotFound(f"{what} {aggregate_id} not found")
         return aggregate
 
+    def position(self) -> int:
+        """The position of the latest event recorded (0 when none)."""
+        return self.recorder.max_notification_id() or 0
+
     def commit(self, *aggregates: Aggregate | None) -> int:
         """Save atomically; a concurrent writer that got there first makes this a 409."""
         try:

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from application.config import AppSettings
 from interfaces.bootstrap import Services, bootstrap
+from interfaces.command_lane import CommandLane
 from interfaces.errors import install_error_handlers
 from interfaces.live_feed import CROSS_PROCESS_POLL_SECONDS, SAFETY_POLL_SECONDS, SessionFeed
 from interfaces.routers import auth, evidence, exams, health, pages, proctor_sessions, streams
@@ -33,6 +34,7 @@ def create_app(
         app.state.services = services
         app.state.signer = TokenSigner(services.secret_key, settings.session_hours * 3600)
         app.state.login_throttle = auth.LoginThrottle(settings.login_attempts_per_minute)
+        app.state.commands = CommandLane(settings.command_concurrency)
         services.start()
         woken = bool(services.workers) or settings.uses_postgres  # else poll a projecting process
         poll = SAFETY_POLL_SECONDS if woken else CROSS_PROCESS_POLL_SECONDS

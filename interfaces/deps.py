@@ -11,6 +11,7 @@ from fastapi import Depends, Request, WebSocket
 from application.access import Actor
 from domain.errors import NotAuthenticated, PermissionDenied
 from interfaces.bootstrap import Services
+from interfaces.command_lane import CommandLane
 from interfaces.tokens import TokenSigner
 
 SESSION_COOKIE = "se_session"
@@ -60,6 +61,12 @@ async def current_actor(request: Request) -> Actor:
     return actor
 
 
+async def get_commands(request: Request) -> CommandLane:
+    lane: CommandLane = request.app.state.commands
+    return lane
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
+CommandsDep = Annotated[CommandLane, Depends(get_commands)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 OptionalActorDep = Annotated[Actor | None, Depends(optional_actor)]

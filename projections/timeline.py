@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -201,15 +200,10 @@ class TimelineQueries:
     def __init__(self, view: RowView) -> None:
         self.view = view
 
-    def catch_up(self, position: int, timeout: float = 2.0) -> bool:
-        """Wait (bounded) until this view has applied `position`, so a page that combines it with
-        the Proctor Center row never shows a timeline older than the row. False on timeout."""
-        deadline = time.monotonic() + timeout
-        while (self.view.max_tracking_id(APP_NAME) or 0) < position:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
+    def catch_up(self, position: int) -> bool:
+        """So a page that combines this view with the Proctor Center row never shows a timeline
+        older than the row."""
+        return self.view.wait_for(APP_NAME, position)
 
     def items(self, attempt_id: UUID) -> list[dict[str, Any]]:
         return self.view.query(

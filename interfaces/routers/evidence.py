@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request
@@ -10,8 +12,9 @@ from fastapi.responses import FileResponse
 
 from application.access import Actor, require_owner_or_staff, require_role
 from domain.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
+from domain.proctoring import ProctorSession
 from interfaces.bootstrap import Services
-from interfaces.deps import ActorDep, ServicesDep
+from interfaces.deps import ActorDep, CommandsDep, ServicesDep
 from interfaces.schemas import (
     ClientEventIn,
     FlagIn,
@@ -26,6 +29,7 @@ from interfaces.schemas import (
     snapshot_url,
 )
 from media_storage.images import jpeg_dimensions
+from projections.center_queries import APP_NAME
 
 router = APIRouter(prefix="/api/Proctor", tags=["proctor"])
 STAFF = ("proctor", "supervisor", "admin")
@@ -39,7 +43,7 @@ def _declared_length(request: Request) -> int | None:
 
 @router.post("/snapshot/{attempt_id}", response_model=SnapshotOut, status_code=201)
 async def upload_snapshot(
-    attempt_id: UUID, request: Request, actor: ActorDep, services: ServicesDep
+    attempt_id: UUID, request: Request, actor: ActorDep, services: ServicesDep, commands: CommandsDep
 ) -> SnapshotOut:
     settings = services.settings
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -49,7 +53,15 @@ async def upload_snapshot(
     if declared is not None and declared > settings.max_snapshot_bytes:
         raise PayloadTooLarge(f"snapshot is larger than {settings.max_snapshot_bytes} bytes")
     data = await _read_body(request, settings.max_snapshot_bytes)
-    return await run_in_threadpool(_store_snapshot, services, actor, attempt_id, data)
+    stored = await run_in_threadpool(_authorize_and_store, services, actor, attempt_id, data)
+    try:
+        await commands.run(services.app.record_snapshot, *stored)
+    except BaseException:
+        await run_in_threadpool(services.media.delete, stored.path)  # no event, no file
+        raise
+    return SnapshotOut(
+        snapshot_id=stored.snapshot_id, url=snapshot_url(stored.snapshot_id), taken_at=stored.taken_at
+    )
 
 
 async def _read_body(request: Request, max_bytes: int) -> bytes:
@@ -63,9 +75,18 @@ async def _read_body(request: Request, max_bytes: int) -> bytes:
     return bytes(body)
 
 
-def _store_snapshot(services: Services, actor: Actor, attempt_id: UUID, data: bytes) -> SnapshotOut:
-    """One trip to a worker thread: authorize, check the image, store the file durably, record
-    the event; if the event cannot be recorded the file goes too."""
+class _Stored(NamedTuple):
+    """A snapshot file on disk, ready to be recorded on the session that authorized it. If the
+    session changes before the record (it ended, say), optimistic concurrency makes that a 409."""
+
+    session: ProctorSession
+    snapshot_id: UUID
+    path: str
+    size_bytes: int
+    taken_at: datetime
+
+
+def _authorize_and_store(services: Services, actor: Actor, attempt_id: UUID, data: bytes) -> _Stored:
     settings, app, storage = services.settings, services.app, services.media
     session = app.candidate_session(actor, attempt_id)
     width, height = jpeg_dimensions(data)
@@ -73,15 +94,10 @@ def _store_snapshot(services: Services, actor: Actor, attempt_id: UUID, data: by
         raise PayloadTooLarge(
             f"snapshot has {width}x{height} pixels; the limit is {settings.max_snapshot_pixels}"
         )
-    taken_at, snapshot_id = app.clock.now(), uuid4()
+    taken_at = app.clock.now()
     relative = storage.snapshot_path(attempt_id, taken_at)
     storage.save(relative, data)
-    try:
-        app.record_snapshot(session, snapshot_id, relative, len(data), taken_at)
-    except BaseException:
-        storage.delete(relative)  # no event, no file
-        raise
-    return SnapshotOut(snapshot_id=snapshot_id, url=snapshot_url(snapshot_id), taken_at=taken_at)
+    return _Stored(session, uuid4(), relative, len(data), taken_at)
 
 
 @router.get("/snapshot-file/{snapshot_id}")
@@ -98,21 +114,27 @@ def snapshot_file(snapshot_id: UUID, actor: ActorDep, services: ServicesDep) -> 
 
 
 @router.post("/event/{attempt_id}", response_model=PositionOut, status_code=201)
-def client_event(
-    attempt_id: UUID, body: ClientEventIn, actor: ActorDep, services: ServicesDep
+async def client_event(
+    attempt_id: UUID, body: ClientEventIn, actor: ActorDep, services: ServicesDep, commands: CommandsDep
 ) -> PositionOut:
-    position = services.app.record_client_event(actor, attempt_id, body.type, body.detail)
+    position = await commands.run(services.app.record_client_event, actor, attempt_id, body.type, body.detail)
     return PositionOut(status="recorded", position=position)
 
 
 @router.post("/sessions/{attempt_id}/flag", response_model=PositionOut)
-def flag(attempt_id: UUID, body: FlagIn, actor: ActorDep, services: ServicesDep) -> PositionOut:
-    return PositionOut(status="flagged", position=services.app.flag(actor, attempt_id, body.note))
+async def flag(
+    attempt_id: UUID, body: FlagIn, actor: ActorDep, services: ServicesDep, commands: CommandsDep
+) -> PositionOut:
+    position = await commands.run(services.app.flag, actor, attempt_id, body.note)
+    return PositionOut(status="flagged", position=position)
 
 
 @router.post("/sessions/{attempt_id}/warn", response_model=PositionOut)
-def warn(attempt_id: UUID, body: WarnIn, actor: ActorDep, services: ServicesDep) -> PositionOut:
-    return PositionOut(status="warned", position=services.app.warn(actor, attempt_id, body.message))
+async def warn(
+    attempt_id: UUID, body: WarnIn, actor: ActorDep, services: ServicesDep, commands: CommandsDep
+) -> PositionOut:
+    position = await commands.run(services.app.warn, actor, attempt_id, body.message)
+    return PositionOut(status="warned", position=position)
 
 
 def _timeline(services: ServicesDep, attempt_id: UUID) -> list[TimelineItemOut]:
@@ -133,6 +155,10 @@ def _timeline(services: ServicesDep, attempt_id: UUID) -> list[TimelineItemOut]:
 def session_detail(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> SessionDetailOut:
     require_role(actor, *STAFF)
     row = services.center.session(attempt_id)
+    if row is None:  # started a moment ago? read your writes: let the projection catch up
+        services.app.load_attempt(attempt_id)  # 404 for unknown ids
+        services.center.view.wait_for(APP_NAME, services.app.position())
+        row = services.center.session(attempt_id)
     if row is None or row.get("session_id") is None:
         raise NotFound(f"no proctor session for attempt {attempt_id}")
     services.timeline.catch_up(row["position"])

@@ -8,7 +8,7 @@ from domain.attempts import Attempt
 from domain.errors import PermissionDenied
 from domain.exams import Question
 from interfaces.bootstrap import Services
-from interfaces.deps import ActorDep, ServicesDep
+from interfaces.deps import ActorDep, CommandsDep, ServicesDep
 from interfaces.schemas import (
     AnswerIn,
     AttemptOut,
@@ -27,12 +27,18 @@ router = APIRouter(tags=["exams"])
 
 
 @router.post("/api/exams", response_model=IdOut, status_code=201)
-def create_exam(body: ExamIn, actor: ActorDep, services: ServicesDep) -> IdOut:
+async def create_exam(body: ExamIn, actor: ActorDep, services: ServicesDep, commands: CommandsDep) -> IdOut:
     questions: list[Question] = [
         {"id": q.id, "text": q.text, "choices": q.choices, "answer": q.answer} for q in body.questions
     ]
-    exam = services.app.create_exam(
-        actor, body.title, body.duration_seconds, body.proctoring_enabled, questions, body.pass_mark
+    exam = await commands.run(
+        services.app.create_exam,
+        actor,
+        body.title,
+        body.duration_seconds,
+        body.proctoring_enabled,
+        questions,
+        body.pass_mark,
     )
     return IdOut(id=exam.id)
 
@@ -53,8 +59,10 @@ def list_exams(actor: ActorDep, services: ServicesDep) -> list[ExamOut]:
 
 
 @router.post("/api/exams/{exam_id}/attempts", response_model=StartOut)
-def start_attempt(exam_id: UUID, actor: ActorDep, services: ServicesDep) -> StartOut:
-    attempt = services.app.start_attempt(actor, exam_id)
+async def start_attempt(
+    exam_id: UUID, actor: ActorDep, services: ServicesDep, commands: CommandsDep
+) -> StartOut:
+    attempt = await commands.run(services.app.start_attempt, actor, exam_id)
     return StartOut(
         attempt_id=attempt.id,
         proctor_session_id=attempt.proctor_session_id,
@@ -102,22 +110,31 @@ def get_attempt(attempt_id: UUID, actor: ActorDep, services: ServicesDep, respon
 
 
 @router.put("/api/attempts/{attempt_id}/answers/{question_id}", response_model=StatusOut)
-def save_answer(
-    attempt_id: UUID, question_id: str, body: AnswerIn, actor: ActorDep, services: ServicesDep
+async def save_answer(
+    attempt_id: UUID,
+    question_id: str,
+    body: AnswerIn,
+    actor: ActorDep,
+    services: ServicesDep,
+    commands: CommandsDep,
 ) -> StatusOut:
-    services.app.save_answer(actor, attempt_id, question_id, body.choice)
+    await commands.run(services.app.save_answer, actor, attempt_id, question_id, body.choice)
     return StatusOut(status="saved")
 
 
 @router.post("/api/attempts/{attempt_id}/submit", response_model=SubmitOut)
-def submit(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> SubmitOut:
-    a = services.app.submit(actor, attempt_id)
+async def submit(
+    attempt_id: UUID, actor: ActorDep, services: ServicesDep, commands: CommandsDep
+) -> SubmitOut:
+    a = await commands.run(services.app.submit, actor, attempt_id)
     return SubmitOut(status=a.status, score=a.score, max_score=a.max_score, passed=a.passed)
 
 
 @router.post("/api/attempt-control/{attempt_id}/force-end", response_model=StatusOut)
-def force_end(attempt_id: UUID, body: ForceEndIn, actor: ActorDep, services: ServicesDep) -> StatusOut:
+async def force_end(
+    attempt_id: UUID, body: ForceEndIn, actor: ActorDep, services: ServicesDep, commands: CommandsDep
+) -> StatusOut:
     if actor.role not in ("proctor", "admin"):
         raise PermissionDenied("only proctors and admins may force-end an attempt")
-    a = services.app.terminate(actor, attempt_id, body.reason)
+    a = await commands.run(services.app.terminate, actor, attempt_id, body.reason)
     return StatusOut(status=a.status)

@@ -195,8 +195,11 @@ def test_proctor_actions_and_detail(api: Api) -> None:
     assert_error(c.post(f"/api/Proctor/event/{attempt}", json={"type": "tab_hidden"}, headers=api.bob), 403)
     detail = wait_until(
         lambda: c.get(f"/api/Proctor/sessions/{attempt}", headers=api.proctor).json(),
-        lambda d: len(d.get("timeline", [])) >= 4,
-        what="timeline",
+        lambda d: (
+            len(d.get("timeline", [])) >= 4
+            and any(r["type"] == "tab_hidden" for r in d["session"]["riskReasons"])
+        ),
+        what="timeline and risk",
     )
     assert detail["session"]["riskScore"] == 30 and detail["session"]["flagCount"] == 1
     assert [r["type"] for r in detail["session"]["riskReasons"]] == ["flagged", "tab_hidden"]
