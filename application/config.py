@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -19,6 +20,7 @@ class AppSettings(BaseSettings):
     enable_video_recording: bool = True
     enable_sample_sessions: bool = True
     run_projections: bool = True  # false: this process only serves; `smart-exam worker` projects
+    projection_process: bool | None = None  # None: a child process when there are >= 2 CPUs
     snapshot_interval_seconds: int = Field(60, ge=5)
     chunk_seconds: int = Field(3, ge=1)
     max_chunk_bytes: int = Field(8 * 1024 * 1024, ge=1024)
@@ -53,6 +55,12 @@ class AppSettings(BaseSettings):
     @property
     def media_path(self) -> Path:
         return self.media_root or self.data_dir / "MediaStorage"
+
+    @property
+    def projections_in_own_process(self) -> bool:
+        if self.projection_process is not None:
+            return self.projection_process
+        return (os.cpu_count() or 1) >= 2
 
     @property
     def uses_postgres(self) -> bool:

@@ -22,6 +22,7 @@ from adapters.store_config import postgres_params, store_env
 from application.config import AppSettings
 from application.ports import Clock, PasswordHasher
 from application.proctoring import SmartExamApp
+from interfaces.worker import ProjectionProcess
 from media_storage import MediaStorage
 from projections import proctor_center, timeline
 from projections.center_queries import CenterQueries
@@ -125,7 +126,9 @@ def bootstrap(
         _secret_key(settings),
     )
     poll = 1.0 if settings.uses_postgres else 0.1  # PostgreSQL wakes us by NOTIFY; SQLite by polling
-    if run_workers and settings.run_projections:
+    if run_workers and settings.run_projections and settings.projections_in_own_process:
+        services.background.append(ProjectionProcess(settings))
+    elif run_workers and settings.run_projections:
         services.workers += [
             ProjectionWorker(app, proctor_center.ProctorCenterProjection(center_view), changes.notify, poll),
             ProjectionWorker(app, timeline.TimelineProjection(timeline_view), poll_seconds=poll),

@@ -38,23 +38,10 @@ def _serve(settings: AppSettings, host: str, port: int, seed_demo: bool) -> None
 
 
 def _work(settings: AppSettings) -> None:
-    import signal
-    import threading
+    from interfaces.worker import run_worker
 
-    from interfaces.bootstrap import bootstrap
-
-    services = bootstrap(settings.model_copy(update={"run_projections": True}))
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    services.start()
     print("projection worker running; Ctrl-C to stop", flush=True)
-    try:
-        while not stop.wait(1.0):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        services.close()
+    run_worker(settings)
 
 
 def _with_app(settings: AppSettings):  # type: ignore[no-untyped-def]

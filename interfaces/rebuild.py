@@ -11,7 +11,8 @@ from interfaces.bootstrap import bootstrap
 
 
 def rebuild_read_models(settings: AppSettings) -> None:
-    services = bootstrap(settings, run_workers=True)  # workers built, not started
+    in_thread = settings.model_copy(update={"run_projections": True, "projection_process": False})
+    services = bootstrap(in_thread, run_workers=True)  # workers built, not started
     try:
         total = services.app.recorder.max_notification_id() or 0
         for worker in services.workers:

@@ -285,6 +285,7 @@ def settings_factory(
         values: dict[str, Any] = {
             "expiry_sweep_seconds": 3600.0,  # tests call expire_overdue() themselves
             "enable_sample_sessions": False,
+            "projection_process": False,  # in-process threads: tests drive the clock and wake-ups
             **store,
             **overrides,
         }

@@ -84,7 +84,9 @@ def build_with_users(settings: AppSettings) -> Services:
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
-    settings = AppSettings(data_dir=tmp_path, expiry_sweep_seconds=3600, max_snapshot_pixels=1280 * 720)
+    settings = AppSettings(
+        data_dir=tmp_path, expiry_sweep_seconds=3600, max_snapshot_pixels=1280 * 720, projection_process=False
+    )
     app = create_app(settings, build=build_with_users)
     with TestClient(app) as client:
         a = Api(client, app.state.services, tmp_path)

@@ -28,7 +28,9 @@ def _free_port() -> int:
 
 class Served:
     def __init__(self, tmp: Path) -> None:
-        settings = AppSettings(data_dir=tmp, sse_client_queue=8, expiry_sweep_seconds=3600)
+        settings = AppSettings(
+            data_dir=tmp, sse_client_queue=8, expiry_sweep_seconds=3600, projection_process=False
+        )
         self.app = create_app(settings, build=build_with_users)
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"

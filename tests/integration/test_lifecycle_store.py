@@ -381,7 +381,9 @@ def test_close_releases_every_database_connection(
     from application.config import AppSettings
     from interfaces.bootstrap import bootstrap
 
-    settings = AppSettings(data_dir=tmp_path, database_url=fresh_pg_url, expiry_sweep_seconds=3600)
+    settings = AppSettings(
+        data_dir=tmp_path, database_url=fresh_pg_url, expiry_sweep_seconds=3600, projection_process=False
+    )
     dbname = fresh_pg_url.rsplit("/", 1)[1]
     services = bootstrap(settings, clock=clock, hasher=fast_hasher)
     try:

@@ -1,0 +1,97 @@
+"""The projection worker: `smart-exam worker`, or a child process that `serve` starts itself.
+
+On a machine with two or more CPUs the projections get a process (and so a core) of their own:
+one Python process doing HTTP, commands and projections under one GIL ran start+submit at half
+the rate (measured in benchmarks/README.md). The child is supervised: restarted with backoff if it
+dies, stopped with the server, and it exits by itself if the server is killed outright.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from multiprocessing.process import BaseProcess
+
+from application.config import AppSettings
+
+log = logging.getLogger(__name__)
+STOP_TIMEOUT = 10.0
+MAX_BACKOFF = 30.0
+
+
+def run_worker(settings: AppSettings, parent_pid: int | None = None) -> None:
+    """Project (and run the expiry sweep) until SIGTERM/SIGINT, or until the parent is gone."""
+    from interfaces.bootstrap import bootstrap
+
+    if parent_pid is not None:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    services = bootstrap(settings.model_copy(update={"run_projections": True, "projection_process": False}))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    services.start()
+    log.info("projection worker running (pid %d)", os.getpid())
+    try:
+        while not stop.wait(1.0):
+            if parent_pid is not None and os.getppid() != parent_pid:
+                log.warning("the server process is gone; projection worker exits")
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        services.close()
+
+
+class ProjectionProcess:
+    """Starts `run_worker` in a child process and keeps it running until stop()."""
+
+    def __init__(self, settings: AppSettings) -> None:
+        self.settings = settings
+        self._context = multiprocessing.get_context("spawn")  # no forked threads or sockets
+        self._process: BaseProcess | None = None
+        self._stopping = threading.Event()
+        self._supervisor = threading.Thread(target=self._supervise, daemon=True, name="projection-process")
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def start(self) -> None:
+        self._spawn()
+        self._supervisor.start()
+
+    def _spawn(self) -> None:
+        self._process = self._context.Process(
+            target=run_worker, args=(self.settings, os.getpid()), name="smart-exam-projections", daemon=True
+        )
+        self._process.start()
+
+    def _supervise(self) -> None:
+        backoff = 1.0
+        while not self._stopping.is_set():
+            process = self._process
+            assert process is not None
+            process.join(timeout=1.0)
+            if process.exitcode is None or self._stopping.is_set():
+                continue
+            log.error("projection process exited (code %s); restarting in %.0f s", process.exitcode, backoff)
+            if self._stopping.wait(backoff):
+                return
+            started = time.monotonic()
+            self._spawn()
+            backoff = 1.0 if time.monotonic() - started > 60 else min(backoff * 2, MAX_BACKOFF)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        process = self._process
+        if process is not None and process.is_alive():
+            process.terminate()  # SIGTERM: finish the batch in hand, close the stores
+            process.join(STOP_TIMEOUT)
+            if process.is_alive():
+                process.kill()
+                process.join(STOP_TIMEOUT)
+        if self._supervisor.is_alive():
+            self._supervisor.join(STOP_TIMEOUT)
