@@ -34,7 +34,7 @@ def create_app(
         app.state.services = services
         app.state.signer = TokenSigner(services.secret_key, settings.session_hours * 3600)
         app.state.login_throttle = auth.LoginThrottle(settings.login_attempts_per_minute)
-        app.state.commands = CommandLane(settings.command_concurrency)
+        app.state.commands = commands = CommandLane(settings.command_concurrency)
         services.start()
         woken = bool(services.workers) or settings.uses_postgres  # else poll a projecting process
         poll = SAFETY_POLL_SECONDS if woken else CROSS_PROCESS_POLL_SECONDS
@@ -47,6 +47,7 @@ def create_app(
             yield
         finally:
             feed.stop()
+            commands.close()
             services.close()
 
     app = FastAPI(title="Smart Exam Proctoring", version="0.1.0", lifespan=lifespan)
