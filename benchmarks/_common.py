@@ -95,13 +95,25 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def cpu_seconds(pid: int) -> float:
-    """User+system CPU time of one process (all its threads) from /proc."""
+def _stat(pid: int) -> list[str] | None:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
+        return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time of a process and its live children (the projection worker that
+    `serve` starts), all threads, from /proc."""
+    own = _stat(pid)
+    if own is None:
         return math.nan
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    total = int(own[11]) + int(own[12])
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        fields = _stat(int(stat.parent.name))
+        if fields is not None and int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
 
 
 def self_cpu_seconds() -> float:
