@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from eventsourcing.persistence import ListenNotifySubscription, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
@@ -13,8 +13,12 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 POLL_SECONDS = 0.1
 
 
+class Wakeable(Protocol):
+    def set(self) -> None: ...
+
+
 class SubscribingSQLiteRecorder(SQLiteApplicationRecorder):
-    _wakeups: ClassVar[dict[str, set[threading.Event]]] = {}
+    _wakeups: ClassVar[dict[str, set[Wakeable]]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     @property
@@ -32,11 +36,11 @@ class SubscribingSQLiteRecorder(SQLiteApplicationRecorder):
         for event in events:
             event.set()
 
-    def register(self, event: threading.Event) -> None:
+    def register(self, event: Wakeable) -> None:
         with self._lock:
             self._wakeups.setdefault(self._key, set()).add(event)
 
-    def unregister(self, event: threading.Event) -> None:
+    def unregister(self, event: Wakeable) -> None:
         with self._lock:
             self._wakeups.get(self._key, set()).discard(event)
 

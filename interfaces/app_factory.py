@@ -36,8 +36,7 @@ def create_app(
         app.state.login_throttle = auth.LoginThrottle(settings.login_attempts_per_minute)
         app.state.commands = commands = CommandLane(settings.command_concurrency)
         services.start()
-        woken = bool(services.workers) or settings.uses_postgres  # else poll a projecting process
-        poll = SAFETY_POLL_SECONDS if woken else CROSS_PROCESS_POLL_SECONDS
+        poll = SAFETY_POLL_SECONDS if services.changes_are_signalled else CROSS_PROCESS_POLL_SECONDS
         app.state.feed = feed = SessionFeed(
             services.center, services.changes, settings.sse_client_queue, poll
         )

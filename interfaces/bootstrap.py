@@ -48,6 +48,12 @@ class Services:
         for part in [*self.workers, *self.background]:
             part.start()
 
+    @property
+    def changes_are_signalled(self) -> bool:
+        """Whether `changes` is told about every read-model change (else: poll the views)."""
+        in_child = any(isinstance(part, ProjectionProcess) for part in self.background)
+        return bool(self.workers) or in_child or self.settings.uses_postgres
+
     def wake_workers(self) -> None:
         for worker in self.workers:
             worker.wake()
@@ -127,7 +133,7 @@ def bootstrap(
     )
     poll = 1.0 if settings.uses_postgres else 0.1  # PostgreSQL wakes us by NOTIFY; SQLite by polling
     if run_workers and settings.run_projections and settings.projections_in_own_process:
-        services.background.append(ProjectionProcess(settings))
+        services.background.append(ProjectionProcess(settings, app.recorder, changes))
     elif run_workers and settings.run_projections:
         services.workers += [
             ProjectionWorker(app, proctor_center.ProctorCenterProjection(center_view), changes.notify, poll),

@@ -14,8 +14,13 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event
+from typing import Any
 
+from adapters.change_signal import ChangeSignal
+from adapters.projection_worker import COALESCE_SECONDS
 from application.config import AppSettings
 
 log = logging.getLogger(__name__)
@@ -23,8 +28,47 @@ STOP_TIMEOUT = 10.0
 MAX_BACKOFF = 30.0
 
 
-def run_worker(settings: AppSettings, parent_pid: int | None = None) -> None:
-    """Project (and run the expiry sweep) until SIGTERM/SIGINT, or until the parent is gone."""
+def relay(
+    stopping: threading.Event,
+    wait: Callable[[float], bool],
+    clear: Callable[[], None],
+    act: Callable[[], None],
+) -> None:
+    """Until stopped: when `wait` reports a signal, clear it, then act (a signal that arrives
+    while acting is kept for the next round, so nothing is missed). At most one round per
+    COALESCE_SECONDS, like the projections themselves: a burst costs one wake-up, not hundreds."""
+    while not stopping.is_set():
+        if wait(1.0):
+            clear()
+            act()
+            stopping.wait(COALESCE_SECONDS)
+
+
+class _Doorbell:
+    """A cross-process Event that is only rung when it is not ringing already: setting a
+    multiprocessing Event costs a semaphore round trip, and the server rings on every insert."""
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+
+    def set(self) -> None:
+        if not self.event.is_set():
+            self.event.set()
+
+
+def _start_relay(name: str, *args: Any) -> None:
+    threading.Thread(target=relay, args=args, daemon=True, name=name).start()
+
+
+def run_worker(
+    settings: AppSettings,
+    parent_pid: int | None = None,
+    recorded: Event | None = None,
+    applied: Event | None = None,
+) -> None:
+    """Project (and run the expiry sweep) until SIGTERM/SIGINT, or until the parent is gone.
+    As the server's child: `recorded` wakes the projections the moment the server records an
+    event, and `applied` tells the server's live feed that the read models changed."""
     from interfaces.bootstrap import bootstrap
 
     if parent_pid is not None:
@@ -32,6 +76,17 @@ def run_worker(settings: AppSettings, parent_pid: int | None = None) -> None:
     services = bootstrap(settings.model_copy(update={"run_projections": True, "projection_process": False}))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if recorded is not None:
+        _start_relay("wake-projections", stop, recorded.wait, recorded.clear, services.wake_workers)
+    if applied is not None:
+        seen = [0]
+
+        def changed(timeout: float) -> bool:
+            version = services.changes.wait(seen[0], timeout)
+            moved, seen[0] = version != seen[0], version
+            return moved
+
+        _start_relay("views-changed", stop, changed, lambda: None, applied.set)
     services.start()
     log.info("projection worker running (pid %d)", os.getpid())
     try:
@@ -42,15 +97,24 @@ def run_worker(settings: AppSettings, parent_pid: int | None = None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        stop.set()
         services.close()
 
 
 class ProjectionProcess:
     """Starts `run_worker` in a child process and keeps it running until stop()."""
 
-    def __init__(self, settings: AppSettings) -> None:
+    def __init__(self, settings: AppSettings, recorder: object, changes: ChangeSignal) -> None:
         self.settings = settings
         self._context = multiprocessing.get_context("spawn")  # no forked threads or sockets
+        self._recorded = self._context.Event()
+        self._applied = self._context.Event()
+        self._recorder = recorder
+        self._doorbell = _Doorbell(self._recorded)
+        register = getattr(recorder, "register", None)  # SQLite: our inserts ring `recorded`
+        if register is not None:
+            register(self._doorbell)
+        self._changes = changes
         self._process: BaseProcess | None = None
         self._stopping = threading.Event()
         self._supervisor = threading.Thread(target=self._supervise, daemon=True, name="projection-process")
@@ -62,10 +126,15 @@ class ProjectionProcess:
     def start(self) -> None:
         self._spawn()
         self._supervisor.start()
+        applied = self._applied
+        _start_relay("views-changed", self._stopping, applied.wait, applied.clear, self._changes.notify)
 
     def _spawn(self) -> None:
         self._process = self._context.Process(
-            target=run_worker, args=(self.settings, os.getpid()), name="smart-exam-projections", daemon=True
+            target=run_worker,
+            args=(self.settings, os.getpid(), self._recorded, self._applied),
+            name="smart-exam-projections",
+            daemon=True,
         )
         self._process.start()
 
@@ -86,6 +155,9 @@ class ProjectionProcess:
 
     def stop(self) -> None:
         self._stopping.set()
+        unregister = getattr(self._recorder, "unregister", None)
+        if unregister is not None:
+            unregister(self._doorbell)
         process = self._process
         if process is not None and process.is_alive():
             process.terminate()  # SIGTERM: finish the batch in hand, close the stores
