@@ -71,7 +71,8 @@ def run_worker(
     event, and `applied` tells the server's live feed that the read models changed."""
     from interfaces.bootstrap import bootstrap
 
-    if parent_pid is not None:
+    if parent_pid is not None:  # the server's child: the server stops it (Ctrl-C reaches both)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = bootstrap(settings.model_copy(update={"run_projections": True, "projection_process": False}))
     stop = threading.Event()
