@@ -1,0 +1,53 @@
+"""The command lane: commands run on its own threads, one at a time on SQLite, errors pass through."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from domain.errors import Conflict
+from interfaces.command_lane import CommandLane
+
+
+def test_one_thread_runs_commands_one_at_a_time_in_order_of_arrival() -> None:
+    lane = CommandLane(1)
+    running, overlaps, order = [0], [], []
+    lock = threading.Lock()
+
+    def command(n: int) -> int:
+        with lock:
+            running[0] += 1
+            overlaps.append(running[0])
+        threading.Event().wait(0.01)
+        order.append(n)
+        with lock:
+            running[0] -= 1
+        return n * 10
+
+    async def main() -> list[int]:
+        return list(await asyncio.gather(*(lane.run(command, n) for n in range(8))))
+
+    try:
+        assert asyncio.run(main()) == [n * 10 for n in range(8)]
+    finally:
+        lane.close()
+    assert max(overlaps) == 1 and order == list(range(8))
+
+
+def test_a_command_error_reaches_the_caller_and_the_lane_goes_on() -> None:
+    lane = CommandLane(1)
+
+    def refuse() -> None:
+        raise Conflict("already ended")
+
+    async def main() -> str:
+        with pytest.raises(Conflict):
+            await lane.run(refuse)
+        return await lane.run(lambda: "next")
+
+    try:
+        assert asyncio.run(main()) == "next"
+    finally:
+        lane.close()
