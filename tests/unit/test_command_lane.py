@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import pytest
 
 from domain.errors import Conflict
 from interfaces.command_lane import CommandLane
+
+T = TypeVar("T")
+
+
+def run_in_own_loop(main: Callable[[], Coroutine[object, object, T]]) -> T:
+    """asyncio.run on a fresh thread: the browser tests leave a loop running on this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result(timeout=30)
 
 
 def test_one_thread_runs_commands_one_at_a_time_in_order_of_arrival() -> None:
@@ -30,7 +41,7 @@ def test_one_thread_runs_commands_one_at_a_time_in_order_of_arrival() -> None:
         return list(await asyncio.gather(*(lane.run(command, n) for n in range(8))))
 
     try:
-        assert asyncio.run(main()) == [n * 10 for n in range(8)]
+        assert run_in_own_loop(main) == [n * 10 for n in range(8)]
     finally:
         lane.close()
     assert max(overlaps) == 1 and order == list(range(8))
@@ -48,6 +59,6 @@ def test_a_command_error_reaches_the_caller_and_the_lane_goes_on() -> None:
         return await lane.run(lambda: "next")
 
     try:
-        assert asyncio.run(main()) == "next"
+        assert run_in_own_loop(main) == "next"
     finally:
         lane.close()
