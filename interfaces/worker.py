@@ -16,10 +16,10 @@ import threading
 import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
-from multiprocessing.synchronize import Event
 from typing import Any
 
 from adapters.change_signal import ChangeSignal
+from adapters.doorbell import Doorbell
 from adapters.projection_worker import COALESCE_SECONDS
 from application.config import AppSettings
 
@@ -28,32 +28,14 @@ STOP_TIMEOUT = 10.0
 MAX_BACKOFF = 30.0
 
 
-def relay(
-    stopping: threading.Event,
-    wait: Callable[[float], bool],
-    clear: Callable[[], None],
-    act: Callable[[], None],
-) -> None:
-    """Until stopped: when `wait` reports a signal, clear it, then act (a signal that arrives
-    while acting is kept for the next round, so nothing is missed). At most one round per
+def relay(stopping: threading.Event, wait: Callable[[float], bool], act: Callable[[], None]) -> None:
+    """Until stopped: when `wait` reports a signal (and consumes it), act; a signal that arrives
+    while acting is kept for the next round, so nothing is missed. At most one round per
     COALESCE_SECONDS, like the projections themselves: a burst costs one wake-up, not hundreds."""
     while not stopping.is_set():
         if wait(1.0):
-            clear()
             act()
             stopping.wait(COALESCE_SECONDS)
-
-
-class _Doorbell:
-    """A cross-process Event that is only rung when it is not ringing already: setting a
-    multiprocessing Event costs a semaphore round trip, and the server rings on every insert."""
-
-    def __init__(self, event: Event) -> None:
-        self.event = event
-
-    def set(self) -> None:
-        if not self.event.is_set():
-            self.event.set()
 
 
 def _start_relay(name: str, *args: Any) -> None:
@@ -63,8 +45,8 @@ def _start_relay(name: str, *args: Any) -> None:
 def run_worker(
     settings: AppSettings,
     parent_pid: int | None = None,
-    recorded: Event | None = None,
-    applied: Event | None = None,
+    recorded: Doorbell | None = None,
+    applied: Doorbell | None = None,
 ) -> None:
     """Project (and run the expiry sweep) until SIGTERM/SIGINT, or until the parent is gone.
     As the server's child: `recorded` wakes the projections the moment the server records an
@@ -78,7 +60,7 @@ def run_worker(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if recorded is not None:
-        _start_relay("wake-projections", stop, recorded.wait, recorded.clear, services.wake_workers)
+        _start_relay("wake-projections", stop, recorded.wait, services.wake_workers)
     if applied is not None:
         seen = [0]
 
@@ -87,7 +69,7 @@ def run_worker(
             moved, seen[0] = version != seen[0], version
             return moved
 
-        _start_relay("views-changed", stop, changed, lambda: None, applied.set)
+        _start_relay("views-changed", stop, changed, applied.set)
     services.start()
     log.info("projection worker running (pid %d)", os.getpid())
     try:
@@ -108,13 +90,12 @@ class ProjectionProcess:
     def __init__(self, settings: AppSettings, recorder: object, changes: ChangeSignal) -> None:
         self.settings = settings
         self._context = multiprocessing.get_context("spawn")  # no forked threads or sockets
-        self._recorded = self._context.Event()
-        self._applied = self._context.Event()
+        self._recorded = Doorbell()  # server -> child: events were recorded
+        self._applied = Doorbell()  # child -> server: the read models changed
         self._recorder = recorder
-        self._doorbell = _Doorbell(self._recorded)
         register = getattr(recorder, "register", None)  # SQLite: our inserts ring `recorded`
         if register is not None:
-            register(self._doorbell)
+            register(self._recorded)
         self._changes = changes
         self._process: BaseProcess | None = None
         self._stopping = threading.Event()
@@ -128,7 +109,7 @@ class ProjectionProcess:
         self._spawn()
         self._supervisor.start()
         applied = self._applied
-        _start_relay("views-changed", self._stopping, applied.wait, applied.clear, self._changes.notify)
+        _start_relay("views-changed", self._stopping, applied.wait, self._changes.notify)
 
     def _spawn(self) -> None:
         self._process = self._context.Process(
@@ -158,7 +139,7 @@ class ProjectionProcess:
         self._stopping.set()
         unregister = getattr(self._recorder, "unregister", None)
         if unregister is not None:
-            unregister(self._doorbell)
+            unregister(self._recorded)
         process = self._process
         if process is not None and process.is_alive():
             process.terminate()  # SIGTERM: finish the batch in hand, close the stores
@@ -168,3 +149,5 @@ class ProjectionProcess:
                 process.join(STOP_TIMEOUT)
         if self._supervisor.is_alive():
             self._supervisor.join(STOP_TIMEOUT)
+        self._recorded.close()
+        self._applied.close()
