@@ -17,11 +17,18 @@ class ChangeSignal:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._version = 0
+        self._listeners: list[Callable[[], None]] = []
+
+    def listen(self, listener: Callable[[], None]) -> None:
+        """Also call `listener` on every change (it must be quick and must not block)."""
+        self._listeners.append(listener)
 
     def notify(self, _position: int = 0) -> None:
         with self._cond:
             self._version += 1
             self._cond.notify_all()
+        for listener in self._listeners:
+            listener()
 
     def wait(self, seen: int, timeout: float) -> int:
         """Blocks until the version moves past `seen` (or timeout); returns the version."""

@@ -527,13 +527,8 @@ def json_headers(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
 
-def sync_post_json(
-    base_url: str, path: str, body: Any, token: str | None = None, timeout: float = 30
-) -> tuple[int, Any]:
+def _json_call(req: urllib.request.Request, token: str | None, timeout: float) -> tuple[int, Any]:
     """Setup calls (outside timing): urllib, no proxies, bounded timeout."""
-    data = json.dumps(body).encode()
-    req = urllib.request.Request(base_url + path, data=data, method="POST")
-    req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("Authorization", f"Bearer {token}")
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -544,15 +539,16 @@ def sync_post_json(
         return exc.code, exc.read().decode(errors="replace")
 
 
+def sync_post_json(
+    base_url: str, path: str, body: Any, token: str | None = None, timeout: float = 30
+) -> tuple[int, Any]:
+    req = urllib.request.Request(base_url + path, data=json.dumps(body).encode(), method="POST")
+    req.add_header("Content-Type", "application/json")
+    return _json_call(req, token, timeout)
+
+
 def sync_get_json(base_url: str, path: str, token: str, timeout: float = 30) -> tuple[int, Any]:
-    req = urllib.request.Request(base_url + path, method="GET")
-    req.add_header("Authorization", f"Bearer {token}")
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(errors="replace")
+    return _json_call(urllib.request.Request(base_url + path, method="GET"), token, timeout)
 
 
 def login(base_url: str, username: str) -> str:

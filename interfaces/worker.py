@@ -62,14 +62,7 @@ def run_worker(
     if recorded is not None:
         _start_relay("wake-projections", stop, recorded.wait, services.wake_workers)
     if applied is not None:
-        seen = [0]
-
-        def changed(timeout: float) -> bool:
-            version = services.changes.wait(seen[0], timeout)
-            moved, seen[0] = version != seen[0], version
-            return moved
-
-        _start_relay("views-changed", stop, changed, applied.set)
+        services.changes.listen(applied.set)  # rung once per applied batch; never blocks
     services.start()
     log.info("projection worker running (pid %d)", os.getpid())
     try:
