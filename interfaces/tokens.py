@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+from functools import lru_cache
 from uuid import UUID
 
 from application.access import Actor
@@ -26,6 +27,9 @@ class TokenSigner:
         self._key = hashlib.sha256(("session:" + secret).encode()).digest()
         self._csrf_key = hashlib.sha256(("csrf:" + secret).encode()).digest()
         self.lifetime = lifetime_seconds
+        # The same bytes always verify the same way: remember recent tokens' claims so a busy
+        # client is not re-hashed and re-parsed on every request. Expiry is still checked.
+        self._claims = lru_cache(maxsize=4096)(self._verified_claims)
 
     def _sign(self, body: str) -> str:
         return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
@@ -41,18 +45,21 @@ class TokenSigner:
         return f"{body}.{self._sign(body)}"
 
     def verify(self, token: str) -> Actor:
+        actor, expires = self._claims(token)
+        if expires < time.time():
+            raise NotAuthenticated("session expired; please log in again")
+        return actor
+
+    def _verified_claims(self, token: str) -> tuple[Actor, float]:
         body, _, signature = token.partition(".")
         if not body or not hmac.compare_digest(signature, self._sign(body)):
             raise NotAuthenticated("invalid session; please log in again")
         try:
             claims = json.loads(_unb64(body))
             actor = Actor(UUID(claims["sub"]), str(claims["role"]), str(claims.get("name", "")))
-            expires = float(claims["exp"])
+            return actor, float(claims["exp"])
         except (ValueError, KeyError, TypeError):
             raise NotAuthenticated("invalid session; please log in again") from None
-        if expires < time.time():
-            raise NotAuthenticated("session expired; please log in again")
-        return actor
 
     def csrf_for(self, token: str) -> str:
         return _b64(hmac.new(self._csrf_key, token.encode(), hashlib.sha256).digest()[:18])

@@ -1,4 +1,5 @@
-"""The command lane: commands run on its own threads, one at a time on SQLite, errors pass through."""
+"""The command lane: commands run on the event loop (0 threads) or on its own threads, one at a
+time when there is one, in order of arrival; errors pass through."""
 
 from __future__ import annotations
 
@@ -47,8 +48,28 @@ def test_one_thread_runs_commands_one_at_a_time_in_order_of_arrival() -> None:
     assert max(overlaps) == 1 and order == list(range(8))
 
 
-def test_a_command_error_reaches_the_caller_and_the_lane_goes_on() -> None:
-    lane = CommandLane(1)
+def test_on_the_loop_commands_run_on_the_loop_thread_in_order_of_arrival() -> None:
+    lane = CommandLane(0)
+    threads, order = set(), []
+
+    def command(n: int) -> int:
+        threads.add(threading.get_ident())
+        order.append(n)
+        return n * 10
+
+    async def main() -> tuple[list[int], int]:
+        results = await asyncio.gather(*(lane.run(command, n) for n in range(8)))
+        return list(results), threading.get_ident()
+
+    results, loop_thread = run_in_own_loop(main)
+    lane.close()
+    assert results == [n * 10 for n in range(8)] and order == list(range(8))
+    assert threads == {loop_thread}
+
+
+@pytest.mark.parametrize("threads", [0, 1])
+def test_a_command_error_reaches_the_caller_and_the_lane_goes_on(threads: int) -> None:
+    lane = CommandLane(threads)
 
     def refuse() -> None:
         raise Conflict("already ended")
