@@ -28,14 +28,12 @@ class LifecycleApp(CoreApp):
     name = "SmartExam"
 
     def start_attempt(self, actor: Actor, exam_id: UUID) -> Attempt:
-        """Idempotent: a repeated start returns the same attempt and session."""
+        """Idempotent: a repeated start returns the same attempt and session. The attempt id
+        is derived from exam and candidate, so a repeat fails to save version 1 and reads what
+        is there instead (a first start, the common case, costs no read)."""
         require_role(actor, "candidate")
         exam = self.get_exam(exam_id)
         attempt_id = ids.attempt_id(exam_id, actor.user_id)
-        try:
-            return self.read_attempt(actor, attempt_id)
-        except NotFound:
-            pass
         now = self.clock.now()
         session_id = ids.proctor_session_id(attempt_id) if exam.proctoring_enabled else None
         attempt = Attempt(
@@ -52,7 +50,7 @@ class LifecycleApp(CoreApp):
             )
         try:
             self.save(attempt, session)
-        except IntegrityError:  # a concurrent start won; return what it created
+        except IntegrityError:  # started before (or just now, concurrently): return that one
             return self.read_attempt(actor, attempt_id)
         self._remember(attempt, session)
         return attempt

@@ -121,9 +121,14 @@ class ProjectionProcess:
             process.join(timeout=1.0)
             if process.exitcode is None or self._stopping.is_set():
                 continue
-            log.error("projection process exited (code %s); restarting in %.0f s", process.exitcode, backoff)
+            if process.exitcode != 0:
+                log.error(
+                    "projection process exited (code %s); restarting in %.0f s", process.exitcode, backoff
+                )
             if self._stopping.wait(backoff):
-                return
+                return  # a SIGTERM to the whole process group (systemd, timeout) stops us too: no noise
+            if process.exitcode == 0:
+                log.warning("projection process was stopped from outside (SIGTERM); restarting it")
             started = time.monotonic()
             self._spawn()
             backoff = 1.0 if time.monotonic() - started > 60 else min(backoff * 2, MAX_BACKOFF)
