@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
-from application.access import Actor, require_owner_or_staff, require_role
+from application.access import require_owner_or_staff, require_role
 from domain.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
 from domain.proctoring import ProctorSession
 from interfaces.bootstrap import Services
@@ -52,8 +52,9 @@ async def upload_snapshot(
     declared = _declared_length(request)
     if declared is not None and declared > settings.max_snapshot_bytes:
         raise PayloadTooLarge(f"snapshot is larger than {settings.max_snapshot_bytes} bytes")
+    session = await commands.run(services.app.candidate_session, actor, attempt_id)
     data = await _read_body(request, settings.max_snapshot_bytes)
-    stored = await run_in_threadpool(_authorize_and_store, services, actor, attempt_id, data)
+    stored = await run_in_threadpool(_store, services, session, attempt_id, data)
     try:
         await commands.run(services.app.record_snapshot, *stored)
     except BaseException:
@@ -65,8 +66,8 @@ async def upload_snapshot(
 
 
 async def _read_body(request: Request, max_bytes: int) -> bytes:
-    """The body in memory under a cap: a snapshot is small, and nothing touches the disk until
-    the caller's attempt has been checked."""
+    """The body in memory under a cap, once the caller's attempt has been checked: a snapshot
+    is small, and nothing touches the disk until the image has been checked too."""
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -86,9 +87,8 @@ class _Stored(NamedTuple):
     taken_at: datetime
 
 
-def _authorize_and_store(services: Services, actor: Actor, attempt_id: UUID, data: bytes) -> _Stored:
+def _store(services: Services, session: ProctorSession, attempt_id: UUID, data: bytes) -> _Stored:
     settings, app, storage = services.settings, services.app, services.media
-    session = app.candidate_session(actor, attempt_id)
     width, height = jpeg_dimensions(data)
     if width * height > settings.max_snapshot_pixels:
         raise PayloadTooLarge(
