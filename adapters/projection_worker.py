@@ -85,7 +85,7 @@ class ProjectionWorker:
             try:
                 if self.catch_up(progress=self.on_applied):
                     delay = 0.1
-                    self._stopping.wait(float(__import__("os").environ.get("XCOAL", "0")))
+                    self._stopping.wait(COALESCE_SECONDS)
                     continue
             except IntegrityError:
                 continue  # another process applied it first: resume after its position
