@@ -7,6 +7,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -83,3 +84,11 @@ def test_a_command_error_reaches_the_caller_and_the_lane_goes_on(threads: int) -
         assert run_in_own_loop(main) == "next"
     finally:
         lane.close()
+
+
+def test_sqlite_runs_commands_on_the_loop_and_postgresql_on_threads(tmp_path: Path) -> None:
+    from application.config import AppSettings
+
+    assert AppSettings(data_dir=tmp_path).command_concurrency == 0
+    assert AppSettings(database_url="postgresql://u:p@127.0.0.1/db").command_concurrency == 4
+    assert AppSettings(data_dir=tmp_path, command_threads=2).command_concurrency == 2
