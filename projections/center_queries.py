@@ -55,6 +55,13 @@ class CenterQueries:
         )
         return self._with_risk(rows)[0] if rows else None
 
+    def snapshot_position(self, snapshot_id: UUID) -> int | None:
+        """The position of the card showing this snapshot as its latest (None: no card does)."""
+        rows = self.view.query(
+            "SELECT position FROM center_attempts WHERE latest_snapshot_id = ?", [str(snapshot_id)]
+        )
+        return int(rows[0]["position"]) if rows else None
+
     def max_position(self) -> int:
         rows = self.view.query("SELECT MAX(position) AS p FROM center_attempts")
         return int(rows[0]["p"] or 0) if rows else 0

@@ -103,6 +103,10 @@ def _store(services: Services, session: ProctorSession, attempt_id: UUID, data: 
 @router.get("/snapshot-file/{snapshot_id}")
 def snapshot_file(snapshot_id: UUID, actor: ActorDep, services: ServicesDep) -> FileResponse:
     row = services.timeline.snapshot(snapshot_id)
+    if row is None:  # a card shows it a moment before the timeline indexes it: read your writes
+        position = services.center.snapshot_position(snapshot_id)
+        if position is not None and services.timeline.catch_up(position):
+            row = services.timeline.snapshot(snapshot_id)
     if row is None:
         raise NotFound(f"snapshot {snapshot_id} not found")
     require_owner_or_staff(actor, UUID(row["candidate_id"]))

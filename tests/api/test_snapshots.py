@@ -24,11 +24,12 @@ def test_valid_snapshot_is_stored_served_and_counted(api: Api) -> None:
     assert len(files) == 1
     rel = files[0].relative_to(api.data_dir / "MediaStorage").as_posix()
     assert rel.startswith("proctor-snapshots/") and rel.endswith(".jpg") and attempt in rel
-    row = wait_until(
-        lambda: c.get("/api/Proctor/sessions", headers=api.proctor).json()[0],
-        lambda s: s["snapshotCount"] == 1,
+    rows = wait_until(  # the session's row may not be projected yet either: keep polling
+        lambda: c.get("/api/Proctor/sessions", headers=api.proctor).json(),
+        lambda rows: len(rows) == 1 and rows[0]["snapshotCount"] == 1,
         what="snapshot counted",
     )
+    row = rows[0]
     image = c.get(row["latestSnapshotUrl"], headers=api.proctor)
     assert image.status_code == 200 and image.content == files[0].read_bytes()
     assert c.get(row["latestSnapshotUrl"], headers=api.alice).status_code == 200  # own evidence
