@@ -54,7 +54,7 @@ async def upload_snapshot(
         raise PayloadTooLarge(f"snapshot is larger than {settings.max_snapshot_bytes} bytes")
     session = await commands.run(services.app.candidate_session, actor, attempt_id)
     data = await _read_body(request, settings.max_snapshot_bytes)
-    stored = await run_in_threadpool(_store, services, session, attempt_id, data)
+    stored = await run_in_threadpool(_store, services, session, data)
     try:
         await commands.run(services.app.record_snapshot, *stored)
     except BaseException:
@@ -87,7 +87,7 @@ class _Stored(NamedTuple):
     taken_at: datetime
 
 
-def _store(services: Services, session: ProctorSession, attempt_id: UUID, data: bytes) -> _Stored:
+def _store(services: Services, session: ProctorSession, data: bytes) -> _Stored:
     settings, app, storage = services.settings, services.app, services.media
     width, height = jpeg_dimensions(data)
     if width * height > settings.max_snapshot_pixels:
@@ -95,7 +95,7 @@ def _store(services: Services, session: ProctorSession, attempt_id: UUID, data: 
             f"snapshot has {width}x{height} pixels; the limit is {settings.max_snapshot_pixels}"
         )
     taken_at = app.clock.now()
-    relative = storage.snapshot_path(attempt_id, taken_at)
+    relative = storage.snapshot_path(session.attempt_id, taken_at)
     storage.save(relative, data)
     return _Stored(session, uuid4(), relative, len(data), taken_at)
 
