@@ -64,6 +64,18 @@ class CoreApp(Application[UUID]):
             raise NotFound(f"{what} {aggregate_id} not found")
         return aggregate
 
+    def peek(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
+        """A copy of the aggregate as this process last saw it, without asking the store for
+        newer events (it is loaded on a cache miss). Only for decisions that the commit checks
+        again: a newer event saved by another process makes that commit conflict."""
+        cache = self.repository.cache
+        if cache is not None:
+            with contextlib.suppress(KeyError):
+                aggregate = cache.get(aggregate_id)
+                if isinstance(aggregate, cls):
+                    return copy.deepcopy(aggregate)
+        return self.load(cls, aggregate_id, what)
+
     def position(self) -> int:
         """The position of the latest event recorded (0 when none)."""
         return self.recorder.max_notification_id() or 0

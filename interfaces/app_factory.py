@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -15,6 +16,7 @@ from application.config import AppSettings
 from interfaces.bootstrap import Services, bootstrap
 from interfaces.command_lane import CommandLane
 from interfaces.errors import install_error_handlers
+from interfaces.group_commit import GroupCommit
 from interfaces.live_feed import CROSS_PROCESS_POLL_SECONDS, SAFETY_POLL_SECONDS, SessionFeed
 from interfaces.routers import auth, evidence, exams, health, pages, proctor_sessions, streams
 from interfaces.tokens import TokenSigner
@@ -36,6 +38,7 @@ def create_app(
         app.state.signer = TokenSigner(services.secret_key, settings.session_hours * 3600)
         app.state.login_throttle = auth.LoginThrottle(settings.login_attempts_per_minute)
         app.state.commands = commands = CommandLane(settings.command_concurrency)
+        app.state.snapshot_commits = GroupCommit(commands, partial(evidence.record_snapshots, services))
         services.start()
         poll = SAFETY_POLL_SECONDS if services.changes_are_signalled else CROSS_PROCESS_POLL_SECONDS
         app.state.feed = feed = SessionFeed(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import NamedTuple
+from collections.abc import Sequence
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request
@@ -11,10 +10,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from application.access import require_owner_or_staff, require_role
-from domain.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
+from application.proctoring import SnapshotFile
+from domain.errors import NotFound, PayloadTooLarge, SmartExamError, UnsupportedMediaType
 from domain.proctoring import ProctorSession
 from interfaces.bootstrap import Services
-from interfaces.deps import ActorDep, CommandsDep, ServicesDep
+from interfaces.deps import ActorDep, CommandsDep, ServicesDep, SnapshotCommitsDep
 from interfaces.schemas import (
     ClientEventIn,
     FlagIn,
@@ -43,7 +43,12 @@ def _declared_length(request: Request) -> int | None:
 
 @router.post("/snapshot/{attempt_id}", response_model=SnapshotOut, status_code=201)
 async def upload_snapshot(
-    attempt_id: UUID, request: Request, actor: ActorDep, services: ServicesDep, commands: CommandsDep
+    attempt_id: UUID,
+    request: Request,
+    actor: ActorDep,
+    services: ServicesDep,
+    commands: CommandsDep,
+    snapshots: SnapshotCommitsDep,
 ) -> SnapshotOut:
     settings = services.settings
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -52,16 +57,12 @@ async def upload_snapshot(
     declared = _declared_length(request)
     if declared is not None and declared > settings.max_snapshot_bytes:
         raise PayloadTooLarge(f"snapshot is larger than {settings.max_snapshot_bytes} bytes")
-    session = await commands.run(services.app.candidate_session, actor, attempt_id)
+    session = await commands.run(services.app.snapshot_session, actor, attempt_id)
     data = await _read_body(request, settings.max_snapshot_bytes)
-    stored = await run_in_threadpool(_store, services, session, data)
-    try:
-        await commands.run(services.app.record_snapshot, *stored)
-    except BaseException:
-        await run_in_threadpool(services.media.delete, stored.path)  # no event, no file
-        raise
+    file = await run_in_threadpool(_store, services, session, data)
+    await snapshots.submit(file)
     return SnapshotOut(
-        snapshot_id=stored.snapshot_id, url=snapshot_url(stored.snapshot_id), taken_at=stored.taken_at
+        snapshot_id=file.snapshot_id, url=snapshot_url(file.snapshot_id), taken_at=file.taken_at
     )
 
 
@@ -76,18 +77,7 @@ async def _read_body(request: Request, max_bytes: int) -> bytes:
     return bytes(body)
 
 
-class _Stored(NamedTuple):
-    """A snapshot file on disk, ready to be recorded on the session that authorized it. If the
-    session changes before the record (it ended, say), optimistic concurrency makes that a 409."""
-
-    session: ProctorSession
-    snapshot_id: UUID
-    path: str
-    size_bytes: int
-    taken_at: datetime
-
-
-def _store(services: Services, session: ProctorSession, data: bytes) -> _Stored:
+def _store(services: Services, session: ProctorSession, data: bytes) -> SnapshotFile:
     settings, app, storage = services.settings, services.app, services.media
     width, height = jpeg_dimensions(data)
     if width * height > settings.max_snapshot_pixels:
@@ -97,7 +87,21 @@ def _store(services: Services, session: ProctorSession, data: bytes) -> _Stored:
     taken_at = app.clock.now()
     relative = storage.snapshot_path(session.attempt_id, taken_at)
     storage.save(relative, data)
-    return _Stored(session, uuid4(), relative, len(data), taken_at)
+    return SnapshotFile(session, uuid4(), relative, len(data), taken_at)
+
+
+def record_snapshots(services: Services, files: Sequence[SnapshotFile]) -> list[int | SmartExamError]:
+    """Records a batch of stored snapshots; a refused one leaves no file behind (no event, no file)."""
+    try:
+        results = services.app.record_snapshots(files)
+    except Exception:
+        for file in files:
+            services.media.delete(file.path)
+        raise
+    for file, result in zip(files, results, strict=True):
+        if isinstance(result, Exception):
+            services.media.delete(file.path)
+    return results
 
 
 @router.get("/snapshot-file/{snapshot_id}")
