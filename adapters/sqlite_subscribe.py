@@ -1,5 +1,8 @@
 """eventsourcing 9.5.6 has no subscribe() on SQLite. This recorder adds one: subscribers
-are woken at once by inserts made in this process and poll for inserts by other processes."""
+are woken at once by inserts made in this process and poll for inserts by other processes.
+
+It also lets one thread of this process write at a time: SQLite makes a second writer sleep
+and retry (1, 2, 5, 10 ms ...), where a lock hands over as soon as the first commits."""
 
 from __future__ import annotations
 
@@ -20,13 +23,17 @@ class Wakeable(Protocol):
 class SubscribingSQLiteRecorder(SQLiteApplicationRecorder):
     _wakeups: ClassVar[dict[str, set[Wakeable]]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
+    _writers: ClassVar[dict[str, threading.Lock]] = {}
 
     @property
     def _key(self) -> str:
         return str(self.datastore.pool.db_name)
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
-        result = super().insert_events(stored_events, **kwargs)
+        with self._lock:
+            writer = self._writers.setdefault(self._key, threading.Lock())
+        with writer:
+            result = super().insert_events(stored_events, **kwargs)
         self.wake_subscribers()
         return result
 

@@ -38,7 +38,7 @@ def create_app(
         app.state.signer = TokenSigner(services.secret_key, settings.session_hours * 3600)
         app.state.login_throttle = auth.LoginThrottle(settings.login_attempts_per_minute)
         app.state.commands = commands = CommandLane(settings.command_concurrency)
-        app.state.snapshot_commits = GroupCommit(commands, partial(evidence.record_snapshots, services))
+        app.state.snapshot_commits = snapshots = GroupCommit(partial(evidence.record_snapshots, services))
         services.start()
         poll = SAFETY_POLL_SECONDS if services.changes_are_signalled else CROSS_PROCESS_POLL_SECONDS
         app.state.feed = feed = SessionFeed(
@@ -50,6 +50,7 @@ def create_app(
             yield
         finally:
             feed.stop()
+            snapshots.close()
             commands.close()
             services.close()
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
@@ -29,9 +30,16 @@ class MediaStorage:
         (self.root / INCOMING).mkdir(parents=True, exist_ok=True)
 
     def save(self, relative: str, data: bytes) -> Path:
-        """Durable before it is visible: the bytes go to a temp file that is fsynced, linked
-        into place (never over an existing file: that one belongs to someone) and the folder
-        fsynced. A crash leaves either no file or the whole file under its name."""
+        """Durable before it is visible: `write`, then its folder fsynced."""
+        final = self.write(relative, data)
+        self.sync_folders([relative])
+        return final
+
+    def write(self, relative: str, data: bytes) -> Path:
+        """The bytes go to a temp file that is fsynced, then linked into place (never over an
+        existing file: that one belongs to someone). A crash leaves either no file or the whole
+        file under its name; the name itself is durable once `sync_folders` has run, so several
+        writes to one folder can share that fsync."""
         final = self.root / relative
         final.parent.mkdir(parents=True, exist_ok=True)
         temp = self.root / INCOMING / f"{uuid.uuid4().hex}.part"
@@ -45,8 +53,12 @@ class MediaStorage:
             raise Conflict(f"{relative} already exists; retry") from None
         finally:
             temp.unlink(missing_ok=True)
-        _fsync_dir(final.parent)
         return final
+
+    def sync_folders(self, relatives: Iterable[str]) -> None:
+        """Makes the names of written files durable: each of their folders fsynced once."""
+        for folder in {(self.root / relative).parent for relative in relatives}:
+            _fsync_dir(folder)
 
     @staticmethod
     def snapshot_path(attempt_id: UUID, taken_at: datetime) -> str:

@@ -86,13 +86,15 @@ def _store(services: Services, session: ProctorSession, data: bytes) -> Snapshot
         )
     taken_at = app.clock.now()
     relative = storage.snapshot_path(session.attempt_id, taken_at)
-    storage.save(relative, data)
+    storage.write(relative, data)  # its folder is fsynced with the batch it is recorded in
     return SnapshotFile(session, uuid4(), relative, len(data), taken_at)
 
 
 def record_snapshots(services: Services, files: Sequence[SnapshotFile]) -> list[int | SmartExamError]:
-    """Records a batch of stored snapshots; a refused one leaves no file behind (no event, no file)."""
+    """Records a batch of written snapshots once their names are durable (one fsync per folder
+    for the whole batch); a refused one leaves no file behind: no event, no file."""
     try:
+        services.media.sync_folders(file.path for file in files)
         results = services.app.record_snapshots(files)
     except Exception:
         for file in files:

@@ -10,12 +10,10 @@ import pytest
 from test_command_lane import run_in_own_loop
 
 from domain.errors import Conflict
-from interfaces.command_lane import CommandLane
 from interfaces.group_commit import GroupCommit
 
 
-@pytest.mark.parametrize("threads", [0, 1])
-def test_requests_ready_together_share_one_commit_and_get_their_own_results(threads: int) -> None:
+def test_requests_ready_together_share_one_commit_and_get_their_own_results() -> None:
     batches: list[list[int]] = []
 
     def commit(items: Sequence[int]) -> list[int | Exception]:
@@ -23,7 +21,7 @@ def test_requests_ready_together_share_one_commit_and_get_their_own_results(thre
         return [Conflict(f"{n} is odd") if n % 2 else n * 10 for n in items]
 
     async def main() -> list[int | BaseException]:
-        group = GroupCommit(CommandLane(threads), commit)
+        group = GroupCommit(commit)
         return list(await asyncio.gather(*(group.submit(n) for n in range(6)), return_exceptions=True))
 
     results = run_in_own_loop(main)
@@ -46,7 +44,7 @@ def test_batches_are_capped_and_what_arrives_during_a_commit_goes_in_the_next() 
         return list(items)
 
     async def main() -> None:
-        group = GroupCommit(CommandLane(1), commit, max_batch=3)
+        group = GroupCommit(commit, max_batch=3)
         first = [asyncio.create_task(group.submit(n)) for n in range(5)]
         await asyncio.sleep(0)  # the flush has taken its first batch and is saving it
         later = [asyncio.create_task(group.submit(n)) for n in range(5, 7)]
@@ -67,7 +65,7 @@ def test_a_failed_batch_fails_each_of_its_callers_and_the_next_batch_still_runs(
         return list(items)
 
     async def main() -> tuple[list[int | BaseException], int]:
-        group = GroupCommit(CommandLane(0), commit)
+        group = GroupCommit(commit)
         failed = await asyncio.gather(group.submit(1), group.submit(2), return_exceptions=True)
         return list(failed), await group.submit(3)
 
@@ -83,7 +81,7 @@ def test_a_caller_that_goes_away_does_not_stop_its_save() -> None:
         return list(items)
 
     async def main() -> None:
-        group = GroupCommit(CommandLane(1), commit)
+        group = GroupCommit(commit)
         caller = asyncio.create_task(group.submit(7))
         await asyncio.sleep(0)
         caller.cancel()
