@@ -96,6 +96,7 @@ def test_session_ended_during_an_upload_refuses_the_record(api: Api) -> None:
     from application.access import Actor
     from application.proctoring import SnapshotFile
     from domain.errors import Conflict
+    from interfaces.routers import evidence
 
     app = api.services.app
     attempt = UUID(api.start(api.exam(), api.alice)["attemptId"])
@@ -103,10 +104,12 @@ def test_session_ended_during_an_upload_refuses_the_record(api: Api) -> None:
     session = app.snapshot_session(alice, attempt)  # authorized before the body arrives
     api.client.post(f"/api/attempt-control/{attempt}/force-end", json={"reason": "x"}, headers=api.proctor)
     before = api.event_count()
-    [result] = app.record_snapshots(
-        [SnapshotFile(session, uuid4(), "proctor-snapshots/x.jpg", 10, app.clock.now())]
-    )
+    path = "proctor-snapshots/x.jpg"
+    api.services.media.write(path, jpeg())
+    file = SnapshotFile(session, uuid4(), path, 10, app.clock.now())
+    [result] = evidence.record_snapshots(api.services, [file])
     assert isinstance(result, Conflict) and api.event_count() == before
+    assert api.media_files() == []  # no event, no file
 
 
 def test_a_batch_is_one_transaction_and_a_stale_session_is_decided_again(api: Api) -> None:
