@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +9,6 @@ from uuid import UUID
 from domain.errors import Conflict, NotFound
 
 SNAPSHOTS = "proctor-snapshots"
-INCOMING = ".incoming"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -24,10 +22,19 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _make_folders_durably(folder: Path) -> None:
+    """Creates missing folders (a new month, say), each made durable in its parent."""
+    if folder.is_dir():
+        return
+    _make_folders_durably(folder.parent)
+    folder.mkdir(exist_ok=True)  # another upload may be making it: either way, sync its name
+    _fsync_dir(folder.parent)
+
+
 class MediaStorage:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        (self.root / INCOMING).mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
 
     def save(self, relative: str, data: bytes) -> Path:
         """Durable before it is visible: `write`, then its folder fsynced."""
@@ -36,23 +43,27 @@ class MediaStorage:
         return final
 
     def write(self, relative: str, data: bytes) -> Path:
-        """The bytes go to a temp file that is fsynced, then linked into place (never over an
-        existing file: that one belongs to someone). A crash leaves either no file or the whole
-        file under its name; the name itself is durable once `sync_folders` has run, so several
-        writes to one folder can share that fsync."""
+        """Creates the file under its final name (never over an existing one: that belongs to
+        someone) and fsyncs it; the name is durable once `sync_folders` has run, so several
+        writes to one folder can share that fsync. A failed write removes its file. Only the
+        event recorded after both fsyncs makes a file evidence: a crash before it can leave a
+        file that nothing refers to, never a reference to a missing file. (A named temp file
+        linked into place cost ~10% of snapshot uploads/s for no extra safety: readers find
+        files only through events.)"""
         final = self.root / relative
-        final.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.root / INCOMING / f"{uuid.uuid4().hex}.part"
+        _make_folders_durably(final.parent)
         try:
-            with open(temp, "wb") as f:
+            fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            raise Conflict(f"{relative} already exists; retry") from None
+        try:
+            with open(fd, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            os.link(temp, final)
-        except FileExistsError:
-            raise Conflict(f"{relative} already exists; retry") from None
-        finally:
-            temp.unlink(missing_ok=True)
+        except BaseException:
+            final.unlink(missing_ok=True)
+            raise
         return final
 
     def sync_folders(self, relatives: Iterable[str]) -> None:
@@ -81,13 +92,3 @@ class MediaStorage:
         path.unlink()
         _fsync_dir(path.parent)
         return True
-
-    def sweep_incoming(self, older_than_seconds: float = 3600) -> int:
-        """Remove temp files left by a crash mid-upload."""
-        cutoff = datetime.now(UTC).timestamp() - older_than_seconds
-        removed = 0
-        for part in (self.root / INCOMING).glob("*.part"):
-            if part.stat().st_mtime < cutoff:
-                part.unlink(missing_ok=True)
-                removed += 1
-        return removed

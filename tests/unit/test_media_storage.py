@@ -17,7 +17,6 @@ def test_save_then_resolve_and_delete(tmp_path: Path) -> None:
     assert storage.resolve("proctor-snapshots/2026/11/a_1.jpg") == path
     assert storage.delete("proctor-snapshots/2026/11/a_1.jpg")
     assert not path.exists()
-    assert list((tmp_path / ".incoming").iterdir()) == []  # no temp file left behind
 
 
 def test_save_never_overwrites_an_existing_file(tmp_path: Path) -> None:
@@ -26,7 +25,19 @@ def test_save_never_overwrites_an_existing_file(tmp_path: Path) -> None:
     with pytest.raises(Conflict):
         storage.save("proctor-snapshots/2026/11/a_1.jpg", b"second")
     assert (tmp_path / "proctor-snapshots/2026/11/a_1.jpg").read_bytes() == b"first"
-    assert list((tmp_path / ".incoming").iterdir()) == []
+
+
+def test_a_write_that_fails_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = MediaStorage(tmp_path)
+    storage.save("proctor-snapshots/2026/11/a_0.jpg", b"earlier")
+
+    def disk_full(_fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("media_storage.storage.os.fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        storage.write("proctor-snapshots/2026/11/a_1.jpg", b"jpeg bytes")
+    assert [p.name for p in (tmp_path / "proctor-snapshots/2026/11").iterdir()] == ["a_0.jpg"]
 
 
 def test_resolve_refuses_paths_outside_the_root(tmp_path: Path) -> None:
