@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request
@@ -11,7 +12,7 @@ from fastapi.responses import FileResponse
 
 from application.access import require_owner_or_staff, require_role
 from application.proctoring import SnapshotFile
-from domain.errors import NotFound, PayloadTooLarge, SmartExamError, UnsupportedMediaType
+from domain.errors import Conflict, NotFound, PayloadTooLarge, SmartExamError, UnsupportedMediaType
 from domain.proctoring import ProctorSession
 from interfaces.bootstrap import Services
 from interfaces.deps import ActorDep, CommandsDep, ServicesDep, SnapshotCommitsDep
@@ -33,6 +34,7 @@ from projections.center_queries import APP_NAME
 
 router = APIRouter(prefix="/api/Proctor", tags=["proctor"])
 STAFF = ("proctor", "supervisor", "admin")
+NAME_TRIES = 5
 JPEG_TYPES = {"image/jpeg", "image/jpg", "image/pjpeg"}
 
 
@@ -85,9 +87,15 @@ def _store(services: Services, session: ProctorSession, data: bytes) -> Snapshot
             f"snapshot has {width}x{height} pixels; the limit is {settings.max_snapshot_pixels}"
         )
     taken_at = app.clock.now()
-    relative = storage.snapshot_path(session.attempt_id, taken_at)
-    storage.write(relative, data)  # its folder is fsynced with the batch it is recorded in
-    return SnapshotFile(session, uuid4(), relative, len(data), taken_at)
+    for _ in range(NAME_TRIES):  # names are per millisecond: a burst may need the next one
+        relative = storage.snapshot_path(session.attempt_id, taken_at)
+        try:
+            storage.write(relative, data)  # its folder is fsynced with the batch it is recorded in
+        except Conflict:
+            taken_at += timedelta(milliseconds=1)
+            continue
+        return SnapshotFile(session, uuid4(), relative, len(data), taken_at)
+    raise Conflict("too many snapshots of this attempt at once; retry")
 
 
 def record_snapshots(services: Services, files: Sequence[SnapshotFile]) -> list[int | SmartExamError]:

@@ -137,3 +137,21 @@ def test_a_batch_is_one_transaction_and_a_stale_session_is_decided_again(api: Ap
     assert app.record_snapshots([second, file(1)]) == [before + 4, before + 5]  # re-decided, not 409
     counts = [app.load(type(first.session), file(i).session.id, "s").snapshot_count for i in (0, 1)]
     assert counts == [3, 2]
+
+
+def test_two_snapshots_in_the_same_millisecond_are_both_stored(api: Api) -> None:
+    from datetime import UTC, datetime
+
+    from fakes import FakeClock
+
+    attempt = api.start(api.exam(), api.alice)["attemptId"]
+    api.services.app.clock = FakeClock(datetime.now(UTC))  # frozen: both uploads get the same time
+    for _ in range(2):
+        r = api.client.post(
+            f"/api/Proctor/snapshot/{attempt}",
+            content=jpeg(),
+            headers={**api.alice, "content-type": "image/jpeg"},
+        )
+        assert r.status_code == 201, r.text
+    names = sorted(f.name for f in api.media_files())
+    assert len(names) == 2 and names[0] != names[1]
