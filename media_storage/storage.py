@@ -48,7 +48,7 @@ class MediaStorage:
         writes to one folder can share that fsync. A failed write removes its file. Only the
         event recorded after both fsyncs makes a file evidence: a crash before it can leave a
         file that nothing refers to, never a reference to a missing file. (A named temp file
-        linked into place cost ~10% of snapshot uploads/s for no extra safety: readers find
+        linked into place cost ~9% of snapshot uploads/s for no extra safety: readers find
         files only through events.)"""
         final = self.root / relative
         _make_folders_durably(final.parent)
