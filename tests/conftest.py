@@ -35,22 +35,11 @@ if str(TESTS) not in sys.path:  # `from fakes import FakeClock`, `from helpers i
     sys.path.insert(0, str(TESTS))
 
 from fakes import FakeClock  # noqa: E402
-from helpers import close_services  # noqa: E402
+from helpers import close_services, skip_or_fail  # noqa: E402
 
 PG_USER = "smart"
 PG_UNPRIVILEGED_USERS = ("nobody", "smartexam-pg")
 PG_FIXTURES = {"postgres_server", "postgres_url", "fresh_pg_url"}
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI") == "true"
-
-
-def skip_or_fail(reason: str) -> None:
-    """Missing infrastructure: skip locally, fail in CI."""
-    if in_ci():
-        pytest.fail(f"{reason} (CI=true: this must not be skipped)", pytrace=False)
-    pytest.skip(reason)
 
 
 # -- markers -----------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import in_ci, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(__file__).resolve().parent
@@ -64,16 +65,6 @@ sys.modules.setdefault("e2e_conftest", sys.modules[__name__])
 
 # Loopback only: never send anything through a proxy from these tests.
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI") == "true"
-
-
-def skip_or_fail(reason: str) -> None:
-    if in_ci():
-        pytest.fail(f"{reason} (CI=true: browser tests must run)", pytrace=False)
-    pytest.skip(reason)
 
 
 # -- markers and the network rule ------------------------------------------------------------
