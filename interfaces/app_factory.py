@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -16,9 +15,9 @@ from application.config import AppSettings
 from interfaces.bootstrap import Services, bootstrap
 from interfaces.command_lane import CommandLane
 from interfaces.errors import install_error_handlers
-from interfaces.group_commit import GroupCommit
 from interfaces.live_feed import CROSS_PROCESS_POLL_SECONDS, SAFETY_POLL_SECONDS, SessionFeed
-from interfaces.routers import auth, evidence, exams, health, pages, proctor_sessions, streams
+from interfaces.routers import auth, evidence, exams, health, pages, proctor_sessions, snapshots, streams
+from interfaces.snapshot_ingest import SnapshotIngest
 from interfaces.tokens import TokenSigner
 
 STATIC = Path(__file__).parent / "static"
@@ -38,7 +37,7 @@ def create_app(
         app.state.signer = TokenSigner(services.secret_key, settings.session_hours * 3600)
         app.state.login_throttle = auth.LoginThrottle(settings.login_attempts_per_minute)
         app.state.commands = commands = CommandLane(settings.command_concurrency)
-        app.state.snapshot_commits = snapshots = GroupCommit(partial(evidence.record_snapshots, services))
+        app.state.snapshot_ingest = ingest = SnapshotIngest(services)
         services.start()
         poll = SAFETY_POLL_SECONDS if services.changes_are_signalled else CROSS_PROCESS_POLL_SECONDS
         app.state.feed = feed = SessionFeed(
@@ -50,7 +49,7 @@ def create_app(
             yield
         finally:
             feed.stop()
-            snapshots.close()
+            ingest.close()
             commands.close()
             services.close()
 
@@ -60,7 +59,8 @@ def create_app(
     )
     app = FastAPI(title="Smart Exam Proctoring", version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     install_error_handlers(app)
-    for module in (health, auth, exams, streams, proctor_sessions, evidence, pages):
+    # Routes are matched in order, at a cost per route: the hottest one comes first.
+    for module in (snapshots, health, auth, exams, streams, proctor_sessions, evidence, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -9,11 +9,9 @@ from typing import Annotated
 from fastapi import Depends, Request, WebSocket
 
 from application.access import Actor
-from application.proctoring import SnapshotFile
 from domain.errors import NotAuthenticated, PermissionDenied
 from interfaces.bootstrap import Services
 from interfaces.command_lane import CommandLane
-from interfaces.group_commit import GroupCommit
 from interfaces.tokens import TokenSigner
 
 SESSION_COOKIE = "se_session"
@@ -68,13 +66,7 @@ async def get_commands(request: Request) -> CommandLane:
     return lane
 
 
-async def get_snapshot_commits(request: Request) -> GroupCommit[SnapshotFile, int]:
-    commits: GroupCommit[SnapshotFile, int] = request.app.state.snapshot_commits
-    return commits
-
-
 ServicesDep = Annotated[Services, Depends(get_services)]
 CommandsDep = Annotated[CommandLane, Depends(get_commands)]
-SnapshotCommitsDep = Annotated[GroupCommit[SnapshotFile, int], Depends(get_snapshot_commits)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 OptionalActorDep = Annotated[Actor | None, Depends(optional_actor)]

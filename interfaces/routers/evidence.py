@@ -1,21 +1,16 @@
-"""Proctoring evidence and staff actions: snapshots, client events, flag, warn, detail, timeline."""
+"""Proctoring evidence and staff actions: snapshot files, client events, flag, warn, detail,
+timeline. Snapshot uploads are in `snapshots`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from application.access import require_owner_or_staff, require_role
-from application.proctoring import SnapshotFile
-from domain.errors import Conflict, NotFound, PayloadTooLarge, SmartExamError, UnsupportedMediaType
-from domain.proctoring import ProctorSession
-from interfaces.bootstrap import Services
-from interfaces.deps import ActorDep, CommandsDep, ServicesDep, SnapshotCommitsDep
+from domain.errors import NotFound
+from interfaces.deps import ActorDep, CommandsDep, ServicesDep
 from interfaces.schemas import (
     ClientEventIn,
     FlagIn,
@@ -29,89 +24,10 @@ from interfaces.schemas import (
     session_out,
     snapshot_url,
 )
-from media_storage.images import jpeg_dimensions
 from projections.center_queries import APP_NAME
 
 router = APIRouter(prefix="/api/Proctor", tags=["proctor"])
 STAFF = ("proctor", "supervisor", "admin")
-NAME_TRIES = 5
-JPEG_TYPES = {"image/jpeg", "image/jpg", "image/pjpeg"}
-
-
-def _declared_length(request: Request) -> int | None:
-    raw = request.headers.get("content-length")
-    return int(raw) if raw and raw.isdigit() else None
-
-
-@router.post("/snapshot/{attempt_id}", response_model=SnapshotOut, status_code=201)
-async def upload_snapshot(
-    attempt_id: UUID,
-    request: Request,
-    actor: ActorDep,
-    services: ServicesDep,
-    commands: CommandsDep,
-    snapshots: SnapshotCommitsDep,
-) -> SnapshotOut:
-    settings = services.settings
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in JPEG_TYPES:
-        raise UnsupportedMediaType("send the snapshot as Content-Type: image/jpeg")
-    declared = _declared_length(request)
-    if declared is not None and declared > settings.max_snapshot_bytes:
-        raise PayloadTooLarge(f"snapshot is larger than {settings.max_snapshot_bytes} bytes")
-    session = await commands.run(services.app.snapshot_session, actor, attempt_id)
-    data = await _read_body(request, settings.max_snapshot_bytes)
-    file = await run_in_threadpool(_store, services, session, data)
-    await snapshots.submit(file)
-    return SnapshotOut(
-        snapshot_id=file.snapshot_id, url=snapshot_url(file.snapshot_id), taken_at=file.taken_at
-    )
-
-
-async def _read_body(request: Request, max_bytes: int) -> bytes:
-    """The body in memory under a cap, once the caller's attempt has been checked: a snapshot
-    is small, and nothing touches the disk until the image has been checked too."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise PayloadTooLarge(f"snapshot is larger than {max_bytes} bytes")
-    return bytes(body)
-
-
-def _store(services: Services, session: ProctorSession, data: bytes) -> SnapshotFile:
-    settings, app, storage = services.settings, services.app, services.media
-    width, height = jpeg_dimensions(data)
-    if width * height > settings.max_snapshot_pixels:
-        raise PayloadTooLarge(
-            f"snapshot has {width}x{height} pixels; the limit is {settings.max_snapshot_pixels}"
-        )
-    taken_at = app.clock.now()
-    for _ in range(NAME_TRIES):  # names are per millisecond: a burst may need the next one
-        relative = storage.snapshot_path(session.attempt_id, taken_at)
-        try:
-            storage.write(relative, data)  # its folder is fsynced with the batch it is recorded in
-        except Conflict:
-            taken_at += timedelta(milliseconds=1)
-            continue
-        return SnapshotFile(session, uuid4(), relative, len(data), taken_at)
-    raise Conflict("too many snapshots of this attempt at once; retry")
-
-
-def record_snapshots(services: Services, files: Sequence[SnapshotFile]) -> list[int | SmartExamError]:
-    """Records a batch of written snapshots once their names are durable (one fsync per folder
-    for the whole batch); a refused one leaves no file behind: no event, no file."""
-    try:
-        services.media.sync_folders(file.path for file in files)
-        results = services.app.record_snapshots(files)
-    except Exception:
-        for file in files:
-            services.media.delete(file.path)
-        raise
-    for file, result in zip(files, results, strict=True):
-        if isinstance(result, Exception):
-            services.media.delete(file.path)
-    return results
 
 
 @router.get("/snapshot-file/{snapshot_id}")

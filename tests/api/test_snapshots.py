@@ -96,7 +96,7 @@ def test_session_ended_during_an_upload_refuses_the_record(api: Api) -> None:
     from application.access import Actor
     from application.proctoring import SnapshotFile
     from domain.errors import Conflict
-    from interfaces.routers import evidence
+    from interfaces import snapshot_ingest
 
     app = api.services.app
     attempt = UUID(api.start(api.exam(), api.alice)["attemptId"])
@@ -107,7 +107,7 @@ def test_session_ended_during_an_upload_refuses_the_record(api: Api) -> None:
     path = "proctor-snapshots/x.jpg"
     api.services.media.write(path, jpeg())
     file = SnapshotFile(session, uuid4(), path, 10, app.clock.now())
-    [result] = evidence.record_snapshots(api.services, [file])
+    [result] = snapshot_ingest.record_snapshots(api.services, [file])
     assert isinstance(result, Conflict) and api.event_count() == before
     assert api.media_files() == []  # no event, no file
 
@@ -155,3 +155,33 @@ def test_two_snapshots_in_the_same_millisecond_are_both_stored(api: Api) -> None
         assert r.status_code == 201, r.text
     names = sorted(f.name for f in api.media_files())
     assert len(names) == 2 and names[0] != names[1]
+
+
+def test_an_upload_whose_caller_goes_away_is_still_recorded(api: Api) -> None:
+    """A client that disconnects mid-upload cancels its request; the write it started must still
+    be recorded, or it would leave a file that nothing refers to."""
+    import asyncio
+    from uuid import UUID
+
+    from application.access import Actor
+    from interfaces.snapshot_ingest import SnapshotIngest
+
+    app = api.services.app
+    attempt = UUID(api.start(api.exam(), api.alice)["attemptId"])
+    session = app.snapshot_session(Actor(app.load_attempt(attempt).candidate_id, "candidate"), attempt)
+    before = api.event_count()
+
+    async def cancel_mid_write() -> None:
+        ingest = SnapshotIngest(api.services)
+        caller = asyncio.create_task(ingest.ingest(session, jpeg()))
+        await asyncio.sleep(0)  # the write has been handed to a writer thread
+        caller.cancel()
+        for _ in range(500):  # bounded: ~5 s
+            if api.event_count() > before:
+                break
+            await asyncio.sleep(0.01)
+        ingest.close()
+        assert caller.cancelled()
+
+    asyncio.run(cancel_mid_write())
+    assert api.event_count() == before + 1 and len(api.media_files()) == 1
