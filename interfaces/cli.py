@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from application.access import Actor
 from application.config import AppSettings
 from domain.errors import SmartExamError
 from domain.users import ROLES
+from interfaces.logs import configure_logging
 
 
 def _serve(settings: AppSettings, host: str, port: int, seed_demo: bool) -> None:
@@ -53,7 +53,7 @@ def _with_app(settings: AppSettings):  # type: ignore[no-untyped-def]
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     parser = argparse.ArgumentParser(prog="smart-exam", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("serve", "demo"):

@@ -22,6 +22,7 @@ from adapters.change_signal import ChangeSignal
 from adapters.doorbell import Doorbell
 from adapters.projection_worker import COALESCE_SECONDS
 from application.config import AppSettings
+from interfaces.logs import configure_logging
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 10.0
@@ -55,7 +56,7 @@ def run_worker(
 
     if parent_pid is not None:  # the server's child: the server stops it (Ctrl-C reaches both)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure_logging()
     services = bootstrap(settings.model_copy(update={"run_projections": True, "projection_process": False}))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
