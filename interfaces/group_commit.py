@@ -1,24 +1,37 @@
-"""Group commit: requests of one kind that are ready at the same moment are saved together, in
-one transaction, so a burst pays for one commit (one fsync on SQLite, one round trip on
+"""Group commit: items of one kind that are ready at the same moment are saved together, in one
+transaction, so a burst pays for one commit (one fsync on SQLite, one round trip on
 PostgreSQL) instead of one each. A batch is whatever became ready while the previous one was
-being saved, so a lone request waits for nobody.
+being saved, so a lone item waits for nobody.
 
-Batches are saved on their own thread, one at a time: the event loop serves other requests
-while a batch waits for the disk. Measured on 2 cores, 8 candidates uploading snapshots back to
-back: a commit per upload on the loop kept it waiting on fsyncs ~40% of the time.
+Items are handed in from any thread and saved on one thread of their own, so a batch that
+waits for the disk keeps nobody else waiting. Each caller's event loop is woken once per batch
+with all of its results, not once per item: on 2 cores the event loop is what limits snapshot
+uploads/s, and handing each upload back to it between its file write and its batch cost ~20%
+of them (benchmarks/README.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+Outcomes = list[tuple["asyncio.Future[Result]", "Result | Exception"]]
 
 MAX_BATCH = 64
+
+
+@dataclass(frozen=True)
+class _Waiting(Generic[Item, Result]):
+    item: Item
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Result]
 
 
 class GroupCommit(Generic[Item, Result]):
@@ -28,51 +41,74 @@ class GroupCommit(Generic[Item, Result]):
         max_batch: int = MAX_BATCH,
     ) -> None:
         """`commit` saves a batch and returns, in order, each item's result or its error."""
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="group-commit")
         self._commit = commit
         self._max_batch = max_batch
-        self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._waiting: queue.SimpleQueue[_Waiting[Item, Result] | None] = queue.SimpleQueue()
+        self._closing = False
+        self._thread = threading.Thread(target=self._save_batches, name="group-commit", daemon=True)
+        self._thread.start()
+
+    def put(self, item: Item, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Result]) -> None:
+        """From any thread: `future`, of `loop`, gets the item's result once its batch is saved.
+        Like any command, a save that has begun completes even if the caller goes away."""
+        self._waiting.put(_Waiting(item, loop, future))
 
     async def submit(self, item: Item) -> Result:
-        """The item's result once its batch is saved. Like any command, a save that has begun
-        completes even if the caller goes away meanwhile."""
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        future.add_done_callback(_mark_retrieved)
-        self._waiting.append((item, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        return await asyncio.shield(future)
-
-    async def _flush(self) -> None:
-        while True:
-            await asyncio.sleep(0)  # requests that are ready now join this batch
-            if not self._waiting:
-                return
-            batch = self._waiting[: self._max_batch]
-            del self._waiting[: self._max_batch]
-            try:
-                results: Sequence[Result | Exception] = await asyncio.wrap_future(
-                    self._thread.submit(self._commit, [item for item, _ in batch])
-                )
-            except Exception as exc:  # the batch as a whole failed: each caller hears why
-                results = [exc] * len(batch)
-            except BaseException:
-                for _, future in batch:
-                    future.cancel()
-                raise
-            for (_, future), result in zip(batch, results, strict=True):
-                if isinstance(result, Exception):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Result] = loop.create_future()
+        self.put(item, loop, future)
+        return await future
 
     def close(self) -> None:
-        """Waits for the batch being saved, if any."""
-        self._thread.shutdown(wait=True)
+        """Saves what is waiting, then stops."""
+        self._closing = True
+        self._waiting.put(None)
+        self._thread.join()
+
+    def _save_batches(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch:
+                self._save(batch)
+            elif self._closing:
+                return
+
+    def _next_batch(self) -> list[_Waiting[Item, Result]]:
+        """Waits for one item, then takes whatever else is ready, up to the cap."""
+        first = self._waiting.get()
+        batch = [first] if first is not None else []
+        while len(batch) < self._max_batch:
+            try:
+                waiting = self._waiting.get_nowait()
+            except queue.Empty:
+                break
+            if waiting is not None:
+                batch.append(waiting)
+        return batch
+
+    def _save(self, batch: list[_Waiting[Item, Result]]) -> None:
+        try:
+            results: Sequence[Result | Exception] = self._commit([w.item for w in batch])
+        except Exception as exc:  # the batch as a whole failed: each caller hears why
+            results = [exc] * len(batch)
+        by_loop: dict[asyncio.AbstractEventLoop, Outcomes[Result]] = {}
+        for waiting, result in zip(batch, results, strict=True):
+            by_loop.setdefault(waiting.loop, []).append((waiting.future, result))
+        for loop, outcomes in by_loop.items():
+            settle_threadsafe(loop, outcomes)
 
 
-def _mark_retrieved(future: asyncio.Future[Any]) -> None:
-    """A caller that went away leaves its result unread: that is expected, not worth a log line."""
-    if not future.cancelled():
-        future.exception()
+def settle_threadsafe(loop: asyncio.AbstractEventLoop, outcomes: Outcomes[Result]) -> None:
+    """From any thread: sets each future's result or error, in one wake-up of `loop`."""
+    with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting any more
+        loop.call_soon_threadsafe(_settle, outcomes)
+
+
+def _settle(outcomes: Outcomes[Result]) -> None:
+    for future, result in outcomes:
+        if future.done():  # its caller went away
+            continue
+        if isinstance(result, Exception):
+            future.set_exception(result)
+        else:
+            future.set_result(result)

@@ -1,9 +1,5 @@
-"""Where a checked snapshot goes: its file is written and fsynced on a writer thread, then it
-is recorded together with the other snapshots ready at that moment (group commit).
-
-The writers are our own threads rather than Starlette's thread pool: handing work to anyio's
-pool costs the event loop several times more Python per call (capacity limiter, cancel scopes,
-backend lookups), and the loop is what limits uploads/s (benchmarks/README.md).
+"""Where a checked snapshot goes: its file is written and fsynced on a writer thread, which then
+hands it straight to the group commit; the event loop hears back once, when its batch is saved.
 """
 
 from __future__ import annotations
@@ -19,11 +15,11 @@ from application.proctoring import SnapshotFile
 from domain.errors import Conflict, PayloadTooLarge, SmartExamError
 from domain.proctoring import ProctorSession
 from interfaces.bootstrap import Services
-from interfaces.group_commit import GroupCommit
+from interfaces.group_commit import GroupCommit, settle_threadsafe
 from media_storage.images import jpeg_dimensions
 
 # A write waits ~4 ms on its fsync: 16 writers take ~4,000 uploads/s, far above what one
-# process records, and cap how many uploads hold a body in memory while the disk is slow.
+# process records.
 FILE_WRITERS = 16
 NAME_TRIES = 5
 
@@ -32,21 +28,35 @@ class SnapshotIngest:
     def __init__(self, services: Services, writers: int = FILE_WRITERS) -> None:
         self._services = services
         self._writers = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="snapshot-write")
-        self._commits = GroupCommit(partial(record_snapshots, services))
+        self._commits: GroupCommit[SnapshotFile, SnapshotFile] = GroupCommit(
+            partial(record_snapshots, services)
+        )
 
     async def ingest(self, session: ProctorSession, data: bytes) -> SnapshotFile:
-        """Stores and records one snapshot; once begun, it completes even if the caller goes
-        away, so no file is left without its event."""
-        return await asyncio.shield(self._write_and_record(session, data))
-
-    async def _write_and_record(self, session: ProctorSession, data: bytes) -> SnapshotFile:
+        """Stores and records one snapshot. Once handed over it completes even if the caller
+        goes away, so no file is left without its event."""
         loop = asyncio.get_running_loop()
-        file = await loop.run_in_executor(self._writers, write_snapshot, self._services, session, data)
-        await self._commits.submit(file)
-        return file
+        recorded: asyncio.Future[SnapshotFile] = loop.create_future()
+        self._writers.submit(self._write_then_record, session, data, loop, recorded)
+        return await recorded
+
+    def _write_then_record(
+        self,
+        session: ProctorSession,
+        data: bytes,
+        loop: asyncio.AbstractEventLoop,
+        recorded: asyncio.Future[SnapshotFile],
+    ) -> None:
+        try:
+            file = write_snapshot(self._services, session, data)
+        except Exception as exc:
+            failed: list[tuple[asyncio.Future[SnapshotFile], SnapshotFile | Exception]] = [(recorded, exc)]
+            settle_threadsafe(loop, failed)
+            return
+        self._commits.put(file, loop, recorded)
 
     def close(self) -> None:
-        """Waits for the writes and the batch under way."""
+        """Waits for the writes under way and records them."""
         self._writers.shutdown(wait=True)
         self._commits.close()
 
@@ -70,9 +80,12 @@ def write_snapshot(services: Services, session: ProctorSession, data: bytes) -> 
     raise Conflict("too many snapshots of this attempt at once; retry")
 
 
-def record_snapshots(services: Services, files: Sequence[SnapshotFile]) -> list[int | SmartExamError]:
+def record_snapshots(
+    services: Services, files: Sequence[SnapshotFile]
+) -> list[SnapshotFile | SmartExamError]:
     """Records a batch of written snapshots once their names are durable (one fsync per folder
-    for the whole batch); a refused one leaves no file behind: no event, no file."""
+    for the whole batch): each file, or why it was refused. A refused one leaves no file
+    behind: no event, no file."""
     try:
         services.media.sync_folders(file.path for file in files)
         results = services.app.record_snapshots(files)
@@ -80,7 +93,11 @@ def record_snapshots(services: Services, files: Sequence[SnapshotFile]) -> list[
         for file in files:
             services.media.delete(file.path)
         raise
+    outcomes: list[SnapshotFile | SmartExamError] = []
     for file, result in zip(files, results, strict=True):
         if isinstance(result, Exception):
             services.media.delete(file.path)
-    return results
+            outcomes.append(result)
+        else:
+            outcomes.append(file)
+    return outcomes
