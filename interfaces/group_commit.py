@@ -44,7 +44,6 @@ class GroupCommit(Generic[Item, Result]):
         self._commit = commit
         self._max_batch = max_batch
         self._waiting: queue.SimpleQueue[_Waiting[Item, Result] | None] = queue.SimpleQueue()
-        self._closing = False
         self._thread = threading.Thread(target=self._save_batches, name="group-commit", daemon=True)
         self._thread.start()
 
@@ -61,30 +60,30 @@ class GroupCommit(Generic[Item, Result]):
 
     def close(self) -> None:
         """Saves what is waiting, then stops."""
-        self._closing = True
         self._waiting.put(None)
         self._thread.join()
 
     def _save_batches(self) -> None:
-        while True:
-            batch = self._next_batch()
+        closed = False
+        while not closed:
+            batch, closed = self._next_batch()
             if batch:
                 self._save(batch)
-            elif self._closing:
-                return
 
-    def _next_batch(self) -> list[_Waiting[Item, Result]]:
-        """Waits for one item, then takes whatever else is ready, up to the cap."""
-        first = self._waiting.get()
-        batch = [first] if first is not None else []
-        while len(batch) < self._max_batch:
+    def _next_batch(self) -> tuple[list[_Waiting[Item, Result]], bool]:
+        """Waits for one item, then takes whatever else is ready, up to the cap; and whether
+        it reached the mark `close` leaves."""
+        batch: list[_Waiting[Item, Result]] = []
+        waiting = self._waiting.get()
+        while waiting is not None:
+            batch.append(waiting)
+            if len(batch) == self._max_batch:
+                return batch, False
             try:
                 waiting = self._waiting.get_nowait()
             except queue.Empty:
-                break
-            if waiting is not None:
-                batch.append(waiting)
-        return batch
+                return batch, False
+        return batch, True
 
     def _save(self, batch: list[_Waiting[Item, Result]]) -> None:
         try:
