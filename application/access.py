@@ -1,4 +1,5 @@
-"""Per-object authorization: who may touch which attempt."""
+"""Who may do what: named groups of the roles in domain/users.py (the only place that lists
+them), and per-object authorization: who may touch which attempt."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.errors import PermissionDenied
-from domain.users import STAFF_ROLES
+
+CANDIDATES = ("candidate",)
+ADMINS = ("admin",)
+STAFF = ("proctor", "supervisor", "admin")  # watch sessions: lists, details, timelines, streams
+REVIEWERS = STAFF  # review an attempt afterwards: its recording, timeline and screenshots
+PROCTORS = ("proctor", "admin")  # act on a session: flag, warn, terminate, force-end
+AUDITORS = ("auditor", "admin")  # export the whole event log
 
 
 @dataclass(frozen=True)
@@ -17,7 +24,7 @@ class Actor:
 
     @property
     def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
+        return self.role in STAFF
 
 
 def require_role(actor: Actor, *roles: str) -> None:

@@ -8,7 +8,6 @@ from domain import ids
 from domain.flat_state import FlatState
 
 ROLES = ("candidate", "proctor", "supervisor", "admin", "auditor")
-STAFF_ROLES = frozenset({"proctor", "supervisor", "admin"})
 
 
 class User(FlatState, Aggregate):

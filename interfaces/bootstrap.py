@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -19,9 +20,10 @@ from adapters.projection_worker import ProjectionWorker
 from adapters.read_models import build_view
 from adapters.sql_view import CHANGES_CHANNEL
 from adapters.store_config import postgres_params, store_env
+from application import attempts
+from application.app import SmartExamApp
 from application.config import AppSettings
 from application.ports import Clock, PasswordHasher
-from application.proctoring import SmartExamApp
 from interfaces.worker import ProjectionProcess
 from media_storage import MediaStorage
 from projections import proctor_center, timeline
@@ -119,14 +121,14 @@ def bootstrap(
         )
         center_view = build_view(settings, "proctor_center", proctor_center.TABLES)
         timeline_view = build_view(settings, "timeline", timeline.TABLES)
-    center = CenterQueries(center_view, settings.risk_weights, settings.enable_sample_sessions)
+    center = CenterQueries(center_view, settings.risk_weights, settings.enable_sample_sessions, app.name)
     app.active_attempts = center
     changes = ChangeSignal()
     services = Services(
         settings,
         app,
         center,
-        TimelineQueries(timeline_view),
+        TimelineQueries(timeline_view, app.name),
         MediaStorage(settings.media_path),
         changes,
         _secret_key(settings),
@@ -140,7 +142,7 @@ def bootstrap(
             ProjectionWorker(app, timeline.TimelineProjection(timeline_view), poll_seconds=poll),
         ]
         services.background.append(
-            PeriodicTask("expiry-sweep", settings.expiry_sweep_seconds, app.expire_overdue)
+            PeriodicTask("expiry-sweep", settings.expiry_sweep_seconds, partial(attempts.expire_overdue, app))
         )
     if settings.uses_postgres:
         conninfo = postgres_conninfo(settings)

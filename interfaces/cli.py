@@ -9,6 +9,8 @@ from pathlib import Path
 
 from application.access import Actor
 from application.config import AppSettings
+from application.exams import create_exam
+from application.users import load_user_by_name, register_user
 from domain.errors import SmartExamError
 from domain.users import ROLES
 from interfaces.logs import configure_logging
@@ -102,13 +104,14 @@ def _dispatch(args: argparse.Namespace, settings: AppSettings) -> int:
     services = _with_app(settings)
     try:
         if args.command == "users":
-            user = services.app.register_user(args.username, args.password, args.role, args.display_name)
+            user = register_user(services.app, args.username, args.password, args.role, args.display_name)
             print(f"added {user.role} {user.username} ({user.id})")
         elif args.command == "exams":
-            admin = services.app.load_user_by_name(args.admin)
+            admin = load_user_by_name(services.app, args.admin)
             data = json.loads(args.file.read_text())
             for item in data if isinstance(data, list) else [data]:
-                exam = services.app.create_exam(
+                exam = create_exam(
+                    services.app,
                     Actor(admin.id, "admin"),
                     item["title"],
                     int(item["durationSeconds"]),

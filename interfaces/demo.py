@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from application.access import Actor
-from application.proctoring import SmartExamApp
+from application.app import SmartExamApp
+from application.exams import create_exam
+from application.users import authenticate, register_user
 from domain.errors import Conflict
 from domain.exams import Question
 
@@ -42,13 +44,13 @@ def seed_demo(app: SmartExamApp, exam_titles: list[str]) -> None:
     admin_id = None
     for username, role, name in DEMO_USERS:
         try:
-            user = app.register_user(username, DEMO_PASSWORD, role, name)
+            user = register_user(app, username, DEMO_PASSWORD, role, name)
         except Conflict:
-            user = app.authenticate(username, DEMO_PASSWORD)
+            user = authenticate(app, username, DEMO_PASSWORD)
         if role == "admin":
             admin_id = user.id
     assert admin_id is not None
     if "Proctoring basics (demo)" not in exam_titles:
-        app.create_exam(
-            Actor(admin_id, "admin"), "Proctoring basics (demo)", 15 * 60, True, DEMO_QUESTIONS, 2
+        create_exam(
+            app, Actor(admin_id, "admin"), "Proctoring basics (demo)", 15 * 60, True, DEMO_QUESTIONS, 2
         )

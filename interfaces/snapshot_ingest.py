@@ -11,7 +11,8 @@ from datetime import timedelta
 from functools import partial
 from uuid import uuid4
 
-from application.proctoring import SnapshotFile
+from application import evidence
+from application.evidence import SnapshotFile
 from domain.errors import Conflict, PayloadTooLarge, SmartExamError
 from domain.proctoring import ProctorSession
 from interfaces.bootstrap import Services
@@ -88,7 +89,7 @@ def record_snapshots(
     behind: no event, no file."""
     try:
         services.media.sync_folders(file.path for file in files)
-        results = services.app.record_snapshots(files)
+        results = evidence.record_snapshots(services.app, files)
     except Exception:
         for file in files:
             services.media.delete(file.path)

@@ -12,7 +12,6 @@ from domain.proctoring import CONNECTIVITY_EVENT_TYPES, SESSION_STATUSES
 from projections.rows import RowView
 from projections.samples import sample_sessions
 
-APP_NAME = "SmartExam"
 SESSION_COLUMNS = "a.*"
 
 
@@ -28,13 +27,16 @@ def risk_of(counts: Mapping[str, int], weights: Mapping[str, int]) -> tuple[int,
 
 
 class CenterQueries:
-    def __init__(self, view: RowView, weights: Mapping[str, int], samples_enabled: bool) -> None:
+    def __init__(
+        self, view: RowView, weights: Mapping[str, int], samples_enabled: bool, app_name: str
+    ) -> None:
         self.view = view
+        self.app_name = app_name  # whose log the view follows: its tracking records carry the name
         self.weights = weights
         self.samples_enabled = samples_enabled
 
     def position(self) -> int:
-        return self.view.max_tracking_id(APP_NAME) or 0
+        return self.view.max_tracking_id(self.app_name) or 0
 
     def sessions(self, status: str, include_samples: bool, now: datetime) -> list[dict[str, Any]]:
         if status not in SESSION_STATUSES:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from application.access import Actor
+from application.users import authenticate
 from domain.errors import NotAuthenticated, RateLimited
 from interfaces.deps import CSRF_COOKIE, SESSION_COOKIE, ActorDep, ServicesDep
 from interfaces.schemas import LoginIn, LoginOut, MeOut
@@ -54,7 +55,7 @@ async def login(body: LoginIn, request: Request, response: Response, services: S
     keys = (f"ip:{client}", f"user:{body.username.lower()}")
     throttle.check(*keys)
     try:
-        user = await run_in_threadpool(services.app.authenticate, body.username, body.password)
+        user = await run_in_threadpool(authenticate, services.app, body.username, body.password)
     except NotAuthenticated:
         throttle.failed(*keys)
         raise

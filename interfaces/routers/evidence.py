@@ -8,7 +8,9 @@ from uuid import UUID
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from application.access import require_owner_or_staff, require_role
+from application import evidence, staff
+from application.access import STAFF, require_owner_or_staff, require_role
+from application.attempts import load_attempt
 from domain.errors import NotFound
 from interfaces.deps import ActorDep, CommandsDep, ServicesDep
 from interfaces.schemas import (
@@ -24,10 +26,8 @@ from interfaces.schemas import (
     session_out,
     snapshot_url,
 )
-from projections.center_queries import APP_NAME
 
 router = APIRouter(prefix="/api/Proctor", tags=["proctor"])
-STAFF = ("proctor", "supervisor", "admin")
 
 
 @router.get("/snapshot-file/{snapshot_id}")
@@ -51,7 +51,9 @@ def snapshot_file(snapshot_id: UUID, actor: ActorDep, services: ServicesDep) -> 
 async def client_event(
     attempt_id: UUID, body: ClientEventIn, actor: ActorDep, services: ServicesDep, commands: CommandsDep
 ) -> PositionOut:
-    position = await commands.run(services.app.record_client_event, actor, attempt_id, body.type, body.detail)
+    position = await commands.run(
+        evidence.record_client_event, services.app, actor, attempt_id, body.type, body.detail
+    )
     return PositionOut(status="recorded", position=position)
 
 
@@ -59,7 +61,7 @@ async def client_event(
 async def flag(
     attempt_id: UUID, body: FlagIn, actor: ActorDep, services: ServicesDep, commands: CommandsDep
 ) -> PositionOut:
-    position = await commands.run(services.app.flag, actor, attempt_id, body.note)
+    position = await commands.run(staff.flag, services.app, actor, attempt_id, body.note)
     return PositionOut(status="flagged", position=position)
 
 
@@ -67,7 +69,7 @@ async def flag(
 async def warn(
     attempt_id: UUID, body: WarnIn, actor: ActorDep, services: ServicesDep, commands: CommandsDep
 ) -> PositionOut:
-    position = await commands.run(services.app.warn, actor, attempt_id, body.message)
+    position = await commands.run(staff.warn, services.app, actor, attempt_id, body.message)
     return PositionOut(status="warned", position=position)
 
 
@@ -90,8 +92,8 @@ def session_detail(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> 
     require_role(actor, *STAFF)
     row = services.center.session(attempt_id)
     if row is None:  # started a moment ago? read your writes: let the projection catch up
-        services.app.load_attempt(attempt_id)  # 404 for unknown ids
-        services.center.view.wait_for(APP_NAME, services.app.position())
+        load_attempt(services.app, attempt_id)  # 404 for unknown ids
+        services.center.view.wait_for(services.app.name, services.app.position())
         row = services.center.session(attempt_id)
     if row is None or row.get("session_id") is None:
         raise NotFound(f"no proctor session for attempt {attempt_id}")
@@ -112,7 +114,7 @@ def session_detail(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> 
 @router.get("/timeline/{attempt_id}", response_model=list[TimelineItemOut])
 def timeline(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> list[TimelineItemOut]:
     require_role(actor, *STAFF)
-    services.app.load_attempt(attempt_id)  # 404 for unknown ids
+    load_attempt(services.app, attempt_id)  # 404 for unknown ids
     row = services.center.session(attempt_id)
     if row is not None:
         services.timeline.catch_up(row["position"])

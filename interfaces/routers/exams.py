@@ -4,6 +4,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
+from application import attempts, exams, staff
+from application.access import PROCTORS
 from domain.attempts import Attempt
 from domain.errors import PermissionDenied
 from domain.exams import Question
@@ -32,7 +34,8 @@ async def create_exam(body: ExamIn, actor: ActorDep, services: ServicesDep, comm
         {"id": q.id, "text": q.text, "choices": q.choices, "answer": q.answer} for q in body.questions
     ]
     exam = await commands.run(
-        services.app.create_exam,
+        exams.create_exam,
+        services.app,
         actor,
         body.title,
         body.duration_seconds,
@@ -62,7 +65,7 @@ def list_exams(actor: ActorDep, services: ServicesDep) -> list[ExamOut]:
 async def start_attempt(
     exam_id: UUID, actor: ActorDep, services: ServicesDep, commands: CommandsDep
 ) -> StartOut:
-    attempt = await commands.run(services.app.start_attempt, actor, exam_id)
+    attempt = await commands.run(attempts.start_attempt, services.app, actor, exam_id)
     return StartOut(
         attempt_id=attempt.id,
         proctor_session_id=attempt.proctor_session_id,
@@ -72,7 +75,7 @@ async def start_attempt(
 
 
 def attempt_out(services: Services, attempt: Attempt) -> AttemptOut:
-    exam = services.app.get_exam(attempt.exam_id)
+    exam = exams.get_exam(services.app, attempt.exam_id)
     s = services.settings
     proctored = attempt.proctor_session_id is not None
     return AttemptOut(
@@ -104,7 +107,7 @@ def attempt_out(services: Services, attempt: Attempt) -> AttemptOut:
 
 @router.get("/api/attempts/{attempt_id}", response_model=AttemptOut)
 def get_attempt(attempt_id: UUID, actor: ActorDep, services: ServicesDep, response: Response) -> AttemptOut:
-    attempt = services.app.read_attempt(actor, attempt_id)  # owner or staff only
+    attempt = attempts.read_attempt(services.app, actor, attempt_id)  # owner or staff only
     response.headers["Cache-Control"] = "no-store"
     return attempt_out(services, attempt)
 
@@ -118,7 +121,7 @@ async def save_answer(
     services: ServicesDep,
     commands: CommandsDep,
 ) -> StatusOut:
-    await commands.run(services.app.save_answer, actor, attempt_id, question_id, body.choice)
+    await commands.run(attempts.save_answer, services.app, actor, attempt_id, question_id, body.choice)
     return StatusOut(status="saved")
 
 
@@ -126,7 +129,7 @@ async def save_answer(
 async def submit(
     attempt_id: UUID, actor: ActorDep, services: ServicesDep, commands: CommandsDep
 ) -> SubmitOut:
-    a = await commands.run(services.app.submit, actor, attempt_id)
+    a = await commands.run(attempts.submit, services.app, actor, attempt_id)
     return SubmitOut(status=a.status, score=a.score, max_score=a.max_score, passed=a.passed)
 
 
@@ -134,7 +137,7 @@ async def submit(
 async def force_end(
     attempt_id: UUID, body: ForceEndIn, actor: ActorDep, services: ServicesDep, commands: CommandsDep
 ) -> StatusOut:
-    if actor.role not in ("proctor", "admin"):
+    if actor.role not in PROCTORS:
         raise PermissionDenied("only proctors and admins may force-end an attempt")
-    a = await commands.run(services.app.terminate, actor, attempt_id, body.reason)
+    a = await commands.run(staff.terminate, services.app, actor, attempt_id, body.reason)
     return StatusOut(status=a.status)

@@ -12,17 +12,16 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from application.access import Actor
+from application.access import ADMINS, AUDITORS, CANDIDATES, STAFF, Actor
 from interfaces.deps import OptionalActorDep
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).parent.parent / "templates"
-STAFF = ("proctor", "supervisor", "admin")
 NAV = [
     ("/exams", "Exams", None),
     ("/proctor-center", "Proctor Center", STAFF),
-    ("/admin/settings", "Settings", ("admin",)),
-    ("/audit", "Audit", ("auditor", "admin")),
+    ("/admin/settings", "Settings", ADMINS),
+    ("/audit", "Audit", AUDITORS),
 ]
 
 
@@ -88,7 +87,7 @@ def exams_page(request: Request, actor: OptionalActorDep) -> Response:
 
 @router.get("/exam/{attempt_id}")
 def exam_page(request: Request, attempt_id: UUID, actor: OptionalActorDep) -> Response:
-    return _page(request, actor, ("candidate",), "exam", "Exam", attempt_id=attempt_id)
+    return _page(request, actor, CANDIDATES, "exam", "Exam", attempt_id=attempt_id)
 
 
 @router.get("/proctor-center")

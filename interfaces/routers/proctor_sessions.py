@@ -4,12 +4,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from application.access import require_role
+from application.access import STAFF, require_role
 from interfaces.deps import ActorDep, ServicesDep
 from interfaces.schemas import SessionOut, session_out
 
 router = APIRouter(prefix="/api/Proctor", tags=["proctor"])
-STAFF = ("proctor", "supervisor", "admin")
 
 
 @router.get("/sessions", response_model=list[SessionOut])

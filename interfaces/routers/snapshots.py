@@ -12,6 +12,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
+from application import evidence
 from domain.errors import PayloadTooLarge, UnsupportedMediaType
 from interfaces.deps import current_actor, get_commands, get_services
 from interfaces.schemas import SnapshotOut, snapshot_url
@@ -34,7 +35,7 @@ async def upload_snapshot(attempt_id: UUID, request: Request) -> Response:
     declared = _declared_length(request)
     if declared is not None and declared > limit:
         raise PayloadTooLarge(f"snapshot is larger than {limit} bytes")
-    session = await commands.run(services.app.snapshot_session, actor, attempt_id)
+    session = await commands.run(evidence.snapshot_session, services.app, actor, attempt_id)
     file = await ingest.ingest(session, await _read_body(request, limit))
     out = SnapshotOut(
         snapshot_id=file.snapshot_id, url=snapshot_url(file.snapshot_id), taken_at=file.taken_at

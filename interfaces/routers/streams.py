@@ -12,14 +12,14 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sse_starlette import EventSourceResponse
 
-from application.access import require_role
+from application.access import STAFF, require_role
+from application.attempts import read_attempt
 from domain.errors import BadRequest
 from interfaces.deps import ActorDep, ServicesDep
 from interfaces.live_feed import FeedClient, SessionFeed, to_change
 from projections.samples import sample_sessions
 
 router = APIRouter(tags=["streams"])
-STAFF = ("proctor", "supervisor", "admin")
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
 
 
@@ -111,7 +111,7 @@ def _attempt_state(session: dict[str, Any]) -> dict[str, Any]:
 async def attempt_stream(
     attempt_id: UUID, request: Request, actor: ActorDep, services: ServicesDep
 ) -> EventSourceResponse:
-    attempt = await run_in_threadpool(services.app.read_attempt, actor, attempt_id)
+    attempt = await run_in_threadpool(read_attempt, services.app, actor, attempt_id)
     feed: SessionFeed = request.app.state.feed
     key = str(attempt_id)
     client = feed.subscribe(lambda row: row["attempt_id"] == key)
