@@ -312,6 +312,7 @@ def precreate_users(data_dir: Path, database_url: str, users: Sequence[tuple[str
     """Registers (username, role) users in-process with a fast hasher (outside any timing).
     The server's projections pick them up from the event log when it starts."""
     from adapters.passwords import Argon2Hasher
+    from application.users import register_user
     from interfaces.bootstrap import bootstrap
 
     services = bootstrap(
@@ -321,7 +322,7 @@ def precreate_users(data_dir: Path, database_url: str, users: Sequence[tuple[str
     )
     try:
         for username, role in users:
-            services.app.register_user(username, PASSWORD, role)
+            register_user(services.app, username, PASSWORD, role)
     finally:
         services.close()
 

@@ -165,7 +165,7 @@ def test_the_environment_checker_sees_indirect_reads() -> None:
 def test_the_application_ignores_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     from fakes import FakeClock, PlainHasher
 
-    from application.proctoring import SmartExamApp
+    from application.app import SmartExamApp
 
     monkeypatch.setenv("COMPRESSOR_TOPIC", "eventsourcing.compressor:ZlibCompressor")
     app = SmartExamApp(

@@ -14,6 +14,7 @@ from PIL import Image
 
 from adapters.passwords import Argon2Hasher
 from application.config import AppSettings
+from application.users import register_user
 from interfaces.app_factory import create_app
 from interfaces.bootstrap import Services, bootstrap
 
@@ -78,7 +79,7 @@ def build_with_users(settings: AppSettings) -> Services:
         ("alice", "candidate"),
         ("bob", "candidate"),
     ]:
-        services.app.register_user(name, PASSWORD, role, name.title())
+        register_user(services.app, name, PASSWORD, role, name.title())
     return services
 
 

@@ -94,14 +94,15 @@ def test_session_ended_during_an_upload_refuses_the_record(api: Api) -> None:
     from uuid import UUID, uuid4
 
     from application.access import Actor
-    from application.proctoring import SnapshotFile
+    from application.attempts import load_attempt
+    from application.evidence import SnapshotFile, snapshot_session
     from domain.errors import Conflict
     from interfaces import snapshot_ingest
 
     app = api.services.app
     attempt = UUID(api.start(api.exam(), api.alice)["attemptId"])
-    alice = Actor(app.load_attempt(attempt).candidate_id, "candidate")
-    session = app.snapshot_session(alice, attempt)  # authorized before the body arrives
+    alice = Actor(load_attempt(app, attempt).candidate_id, "candidate")
+    session = snapshot_session(app, alice, attempt)  # authorized before the body arrives
     api.client.post(f"/api/attempt-control/{attempt}/force-end", json={"reason": "x"}, headers=api.proctor)
     before = api.event_count()
     path = "proctor-snapshots/x.jpg"
@@ -116,25 +117,26 @@ def test_a_batch_is_one_transaction_and_a_stale_session_is_decided_again(api: Ap
     from uuid import UUID, uuid4
 
     from application.access import Actor
-    from application.proctoring import SnapshotFile
+    from application.attempts import load_attempt
+    from application.evidence import SnapshotFile, record_snapshots, snapshot_session
 
     app = api.services.app
     exam = api.exam()
     attempts = [UUID(api.start(exam, who)["attemptId"]) for who in (api.alice, api.bob)]
-    actors = [Actor(app.load_attempt(a).candidate_id, "candidate") for a in attempts]
+    actors = [Actor(load_attempt(app, a).candidate_id, "candidate") for a in attempts]
 
     def file(i: int) -> SnapshotFile:
-        session = app.snapshot_session(actors[i], attempts[i])
+        session = snapshot_session(app, actors[i], attempts[i])
         return SnapshotFile(session, uuid4(), f"proctor-snapshots/{i}.jpg", 10, app.clock.now())
 
     before, saves, save = app.position(), [], app.save
     app.save = lambda *aggregates, **kw: saves.append(len(aggregates)) or save(*aggregates, **kw)  # type: ignore[method-assign]
-    assert app.record_snapshots([file(0), file(1)]) == [before + 1, before + 2]
+    assert record_snapshots(app, [file(0), file(1)]) == [before + 1, before + 2]
     assert saves == [2]  # both in one save: one transaction
 
     first, second = file(0), file(0)  # two uploads of one attempt, authorized on the same version
-    assert app.record_snapshots([first]) == [before + 3]
-    assert app.record_snapshots([second, file(1)]) == [before + 4, before + 5]  # re-decided, not 409
+    assert record_snapshots(app, [first]) == [before + 3]
+    assert record_snapshots(app, [second, file(1)]) == [before + 4, before + 5]  # re-decided, not 409
     counts = [app.load(type(first.session), file(i).session.id, "s").snapshot_count for i in (0, 1)]
     assert counts == [3, 2]
 
@@ -164,11 +166,13 @@ def test_an_upload_whose_caller_goes_away_is_still_recorded(api: Api) -> None:
     from uuid import UUID
 
     from application.access import Actor
+    from application.attempts import load_attempt
+    from application.evidence import snapshot_session
     from interfaces.snapshot_ingest import SnapshotIngest
 
     app = api.services.app
     attempt = UUID(api.start(api.exam(), api.alice)["attemptId"])
-    session = app.snapshot_session(Actor(app.load_attempt(attempt).candidate_id, "candidate"), attempt)
+    session = snapshot_session(app, Actor(load_attempt(app, attempt).candidate_id, "candidate"), attempt)
     before = api.event_count()
 
     async def cancel_mid_write() -> None:

@@ -21,6 +21,7 @@ from helpers import close_services, dump_rows, wait_until
 from adapters.projection_worker import ProjectionWorker
 from adapters.read_models import build_view
 from adapters.sql_view import table_names
+from application import attempts, evidence, exams, staff, users
 from application.access import Actor
 from domain import ids
 from domain.attempts import SUBMIT_GRACE, Attempt
@@ -57,13 +58,13 @@ def seed(services: Any, candidates: int = 2) -> World:
     app = services.app
 
     def actor(name: str, role: str) -> Actor:
-        user = app.register_user(name, PASSWORD, role, name.title())
+        user = users.register_user(app, name, PASSWORD, role, name.title())
         return Actor(user.id, role, user.display_name)
 
     admin, proctor = actor("admin", "admin"), actor("proctor", "proctor")
     people = [actor(f"cand{i}", "candidate") for i in range(candidates)]
-    proctored = app.create_exam(admin, "Proctored", 600, True, QUESTIONS, 1).id
-    open_book = app.create_exam(admin, "Open book", 1200, False, QUESTIONS, 1).id
+    proctored = exams.create_exam(app, admin, "Proctored", 600, True, QUESTIONS, 1).id
+    open_book = exams.create_exam(app, admin, "Open book", 1200, False, QUESTIONS, 1).id
     return World(services, admin, proctor, people, proctored, open_book)
 
 
@@ -112,41 +113,41 @@ def test_lifecycle_rows_follow_the_events(services_factory: Callable[..., Any], 
     w = seed(services, candidates=3)
     alice, bob, carol = w.candidates
 
-    a1 = w.app.start_attempt(alice, w.proctored)
-    again = w.app.start_attempt(alice, w.proctored)  # idempotent
+    a1 = attempts.start_attempt(w.app, alice, w.proctored)
+    again = attempts.start_attempt(w.app, alice, w.proctored)  # idempotent
     assert (again.id, again.proctor_session_id) == (a1.id, ids.proctor_session_id(a1.id))
     row = row_of(services, a1.id, attempt_status="Active", session_status="Active")
     assert row["session_id"] == str(ids.proctor_session_id(a1.id))
     assert (row["exam_title"], row["candidate_name"]) == ("Proctored", "Cand0")
     assert row["deadline"] == (clock.now() + timedelta(seconds=600)).isoformat()
 
-    open_attempt = w.app.start_attempt(bob, w.open_book)
+    open_attempt = attempts.start_attempt(w.app, bob, w.open_book)
     assert open_attempt.proctor_session_id is None
     row = row_of(services, open_attempt.id, attempt_status="Active")
     assert row["session_id"] is None and row["session_status"] is None
 
     clock.advance(30)
-    w.app.save_answer(alice, a1.id, "q1", 1)
-    w.app.save_answer(alice, a1.id, "q2", 2)
-    submitted = w.app.submit(alice, a1.id)
+    attempts.save_answer(w.app, alice, a1.id, "q1", 1)
+    attempts.save_answer(w.app, alice, a1.id, "q2", 2)
+    submitted = attempts.submit(w.app, alice, a1.id)
     assert (submitted.status, submitted.score, submitted.passed) == ("Submitted", 1, True)
     row = row_of(services, a1.id, attempt_status="Submitted", session_status="Completed")
     assert (row["ended_at"], row["score"]) == (clock.now().isoformat(), 1)
 
-    a3 = w.app.start_attempt(carol, w.proctored)
-    w.app.flag(w.proctor, a3.id, "second person in view")
+    a3 = attempts.start_attempt(w.app, carol, w.proctored)
+    staff.flag(w.app, w.proctor, a3.id, "second person in view")
     clock.advance(5)
-    cancelled = w.app.force_end(w.proctor, a3.id, "left the room")
+    cancelled = attempts.force_end(w.app, w.proctor, a3.id, "left the room")
     assert cancelled.status == "Cancelled"
-    session = w.app.load_session(cancelled)
+    session = attempts.load_session(w.app, cancelled)
     assert (session.status, session.ended_at) == ("Cancelled", cancelled.ended_at)
     row = row_of(services, a3.id, attempt_status="Cancelled", session_status="Cancelled")
     assert (row["flag_count"], row["score"], row["risk_score"]) == (1, None, 20)
 
     with pytest.raises(Conflict):
-        w.app.submit(carol, a3.id)
+        attempts.submit(w.app, carol, a3.id)
     with pytest.raises(Conflict):
-        w.app.force_end(w.admin, a1.id, "too late")
+        attempts.force_end(w.app, w.admin, a1.id, "too late")
 
     center = services.center
     assert [r["attempt_id"] for r in center.sessions("Completed", False, clock.now())] == [str(a1.id)]
@@ -168,11 +169,11 @@ def test_replaying_a_tracked_event_is_refused_and_changes_nothing(
 ) -> None:
     services = services_factory()
     w = seed(services)
-    attempt = w.app.start_attempt(w.candidates[0], w.proctored)
-    w.app.flag(w.proctor, attempt.id, "look left")
-    w.app.warn(w.proctor, attempt.id, "eyes on the screen")
-    w.app.record_client_event(w.candidates[0], attempt.id, "tab_hidden", "")
-    w.app.submit(w.candidates[0], attempt.id)
+    attempt = attempts.start_attempt(w.app, w.candidates[0], w.proctored)
+    staff.flag(w.app, w.proctor, attempt.id, "look left")
+    staff.warn(w.app, w.proctor, attempt.id, "eyes on the screen")
+    evidence.record_client_event(w.app, w.candidates[0], attempt.id, "tab_hidden", "")
+    attempts.submit(w.app, w.candidates[0], attempt.id)
     everything_caught_up(services)
     row_of(services, attempt.id, flag_count=1, warning_count=1, session_status="Completed")
 
@@ -199,16 +200,16 @@ def test_a_rebuild_from_the_event_store_gives_identical_rows(
     services = services_factory()
     w = seed(services, candidates=3)
     a, b, c = w.candidates
-    first = w.app.start_attempt(a, w.proctored)
-    second = w.app.start_attempt(b, w.proctored)
-    w.app.start_attempt(c, w.open_book)
-    w.app.save_answer(a, first.id, "q1", 1)
-    w.app.record_client_event(a, first.id, "camera_denied", "NotAllowedError")
-    w.app.record_client_event(b, second.id, "live_connected", "")
-    w.app.flag(w.proctor, second.id, "phone")
-    w.app.submit(a, first.id)
+    first = attempts.start_attempt(w.app, a, w.proctored)
+    second = attempts.start_attempt(w.app, b, w.proctored)
+    attempts.start_attempt(w.app, c, w.open_book)
+    attempts.save_answer(w.app, a, first.id, "q1", 1)
+    evidence.record_client_event(w.app, a, first.id, "camera_denied", "NotAllowedError")
+    evidence.record_client_event(w.app, b, second.id, "live_connected", "")
+    staff.flag(w.app, w.proctor, second.id, "phone")
+    attempts.submit(w.app, a, first.id)
     clock.advance(5)
-    w.app.force_end(w.admin, second.id, "phone")
+    attempts.force_end(w.app, w.admin, second.id, "phone")
     everything_caught_up(services)
 
     elsewhere = settings_factory(new_store=True)  # an empty data dir / database for the views
@@ -244,10 +245,10 @@ def test_two_instances_with_workers_apply_each_event_once(
     one = services_factory()
     two = services_factory()
     w = seed(one)
-    attempt = w.app.start_attempt(w.candidates[0], w.proctored)
+    attempt = attempts.start_attempt(w.app, w.candidates[0], w.proctored)
     flags = 12
     for i in range(flags):
-        (one if i % 2 else two).app.flag(w.proctor, attempt.id, f"flag {i}")
+        staff.flag((one if i % 2 else two).app, w.proctor, attempt.id, f"flag {i}")
     row = row_of(one, attempt.id, flag_count=flags)
     everything_caught_up(one)
     everything_caught_up(two)
@@ -280,11 +281,11 @@ def test_submit_racing_force_end_has_exactly_one_winner(services_factory: Callab
     w = seed(one, candidates=rounds)
     winners = []
     for i, candidate in enumerate(w.candidates):
-        attempt = one.app.start_attempt(candidate, w.proctored)
+        attempt = attempts.start_attempt(one.app, candidate, w.proctored)
         submitter, ender = (one, two) if i % 2 == 0 else (two, one)
         submit, force = run_together(
-            lambda s=submitter, c=candidate, a=attempt: s.app.submit(c, a.id),
-            lambda e=ender, a=attempt: e.app.force_end(w.proctor, a.id, "race"),
+            lambda s=submitter, c=candidate, a=attempt: attempts.submit(s.app, c, a.id),
+            lambda e=ender, a=attempt: attempts.force_end(e.app, w.proctor, a.id, "race"),
         )
         outcomes = sorted([submit[0], force[0]])
         assert outcomes == ["error", "ok"], (submit, force)
@@ -295,8 +296,8 @@ def test_submit_racing_force_end_has_exactly_one_winner(services_factory: Callab
         )
         winners.append((status, loser[1].detail[:30]))
         for services in (one, two):  # both processes see the same, complete outcome
-            stored = services.app.load_attempt(attempt.id)
-            session = services.app.load_session(stored)
+            stored = attempts.load_attempt(services.app, attempt.id)
+            session = attempts.load_session(services.app, stored)
             assert (stored.status, session.status) == (status, session_status)
             assert stored.ended_at is not None and session.ended_at == stored.ended_at
             assert (stored.version, session.version) == (2, 2), "exactly one ending was written"
@@ -314,8 +315,8 @@ def test_concurrent_starts_create_one_attempt_and_one_session(
     w = seed(one, candidates=rounds)
     for candidate in w.candidates:
         first, second = run_together(
-            lambda c=candidate: one.app.start_attempt(c, w.proctored),
-            lambda c=candidate: two.app.start_attempt(c, w.proctored),
+            lambda c=candidate: attempts.start_attempt(one.app, c, w.proctored),
+            lambda c=candidate: attempts.start_attempt(two.app, c, w.proctored),
         )
         assert first[0] == second[0] == "ok", (first, second)
         a, b = first[1], second[1]
@@ -345,33 +346,33 @@ def test_the_expiry_sweep_ends_overdue_attempts(
     services = services_factory()
     w = seed(services, candidates=2)
     alice, bob = w.candidates
-    proctored = w.app.start_attempt(alice, w.proctored)  # 600 s
-    open_book = w.app.start_attempt(bob, w.open_book)  # 1200 s
-    w.app.save_answer(alice, proctored.id, "q1", 1)
+    proctored = attempts.start_attempt(w.app, alice, w.proctored)  # 600 s
+    open_book = attempts.start_attempt(w.app, bob, w.open_book)  # 1200 s
+    attempts.save_answer(w.app, alice, proctored.id, "q1", 1)
     row_of(services, proctored.id, attempt_status="Active")
     row_of(services, open_book.id, attempt_status="Active")
 
     clock.advance(600 + SUBMIT_GRACE.total_seconds() - 1)  # past the deadline, inside the grace
-    assert w.app.expire_overdue() == 0
-    assert w.app.load_attempt(proctored.id).status == "Active"
+    assert attempts.expire_overdue(w.app) == 0
+    assert attempts.load_attempt(w.app, proctored.id).status == "Active"
 
     clock.advance(1)
-    assert w.app.expire_overdue() == 1
-    ended = w.app.load_attempt(proctored.id)
-    session = w.app.load_session(ended)
+    assert attempts.expire_overdue(w.app) == 1
+    ended = attempts.load_attempt(w.app, proctored.id)
+    session = attempts.load_session(w.app, ended)
     assert (ended.status, ended.ended_at, ended.score) == ("Expired", proctored.deadline, 1)
     assert (session.status, session.ended_at) == ("Completed", proctored.deadline)
     row = row_of(services, proctored.id, attempt_status="Expired", session_status="Completed")
     assert row["ended_at"] == proctored.deadline.isoformat()
-    assert w.app.load_attempt(open_book.id).status == "Active"
+    assert attempts.load_attempt(w.app, open_book.id).status == "Active"
 
     clock.advance(600)
-    assert w.app.expire_overdue() == 1
-    assert w.app.load_attempt(open_book.id).status == "Expired"
+    assert attempts.expire_overdue(w.app) == 1
+    assert attempts.load_attempt(w.app, open_book.id).status == "Expired"
     row_of(services, open_book.id, attempt_status="Expired", session_status=None)
-    assert w.app.expire_overdue() == 0
+    assert attempts.expire_overdue(w.app) == 0
     with pytest.raises(Conflict):
-        w.app.submit(alice, proctored.id)
+        attempts.submit(w.app, alice, proctored.id)
 
 
 # -- resources -------------------------------------------------------------------------------------

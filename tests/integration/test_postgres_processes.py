@@ -18,6 +18,7 @@ import pytest
 from helpers import wait_until
 
 from application.config import AppSettings
+from application.users import register_user
 from interfaces.bootstrap import bootstrap
 
 PASSWORD = "password-123"
@@ -63,7 +64,7 @@ def _serve(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
 def two_servers(fresh_pg_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
     seeded = bootstrap(AppSettings(database_url=fresh_pg_url, data_dir=tmp_path / "cli"), run_workers=False)
     for name, role in [("admin", "admin"), ("proctor", "proctor"), ("alice", "candidate")]:
-        seeded.app.register_user(name, PASSWORD, role, name.title())
+        register_user(seeded.app, name, PASSWORD, role, name.title())
     seeded.close()
     procs = []
     try:  # started together: table creation is serialised by an advisory lock

@@ -20,6 +20,7 @@ from test_postgres_processes import PASSWORD, ROOT, _free_port, _token, start_se
 
 from adapters.passwords import Argon2Hasher
 from application.config import AppSettings
+from application.users import register_user
 from interfaces.bootstrap import bootstrap
 
 DEPLOYMENTS = {
@@ -45,7 +46,7 @@ def _up(base: str) -> bool:
 def split(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deployment]:
     seeded = bootstrap(AppSettings(data_dir=tmp_path), hasher=Argon2Hasher(1, 8192), run_workers=False)
     for name, role in [("admin", "admin"), ("proctor", "proctor"), ("alice", "candidate")]:
-        seeded.app.register_user(name, PASSWORD, role, name.title())
+        register_user(seeded.app, name, PASSWORD, role, name.title())
     seeded.close()
     extra, own_worker = DEPLOYMENTS[request.param]
     env = {**os.environ, "SMART_EXAM_DATA_DIR": str(tmp_path), "PYTHONPATH": str(ROOT), **extra}

@@ -24,7 +24,19 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from application.access import Actor
-from application.proctoring import SmartExamApp
+from application.app import SmartExamApp
+from application.attempts import (
+    expire,
+    expire_overdue,
+    force_end,
+    load_session,
+    read_attempt,
+    save_answer,
+    start_attempt,
+    submit,
+)
+from application.exams import create_exam
+from application.users import register_user
 from domain import ids
 from domain.attempts import SUBMIT_GRACE, Attempt
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -112,7 +124,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.proctor = self._actor("proctor", "proctor")
         self.candidates = [self._actor(f"cand{i}", "candidate") for i in range(N_CANDIDATES)]
         self.exams = [
-            self.app.create_exam(self.admin, title, duration, proctored, QUESTIONS, PASS_MARK)
+            create_exam(self.app, self.admin, title, duration, proctored, QUESTIONS, PASS_MARK)
             for title, duration, proctored in EXAMS
         ]
         self.started = StartedAttempts()
@@ -120,7 +132,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.models: dict[UUID, Model] = {}
 
     def _actor(self, username: str, role: str) -> Actor:
-        user = self.app.register_user(username, "password-123", role)
+        user = register_user(self.app, username, "password-123", role)
         return Actor(user.id, role, user.display_name)
 
     def _key(self, c: int, e: int) -> UUID:
@@ -138,7 +150,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         model = self.models.get(attempt_id)
         if model is not None:  # a repeated start: same attempt, same session, expiry on read
             self._expire_on_read(model)
-        attempt = self.app.start_attempt(self.candidates[c], self.exams[e].id)
+        attempt = start_attempt(self.app, self.candidates[c], self.exams[e].id)
         assert attempt.id == attempt_id
         if model is None:
             duration, proctored = EXAMS[e][1], EXAMS[e][2]
@@ -162,11 +174,11 @@ class LifecycleMachine(RuleBasedStateMachine):
         if attempt_id in self.models:
             return
         for command in (
-            lambda: self.app.save_answer(self.candidates[c], attempt_id, "q1", 1),
-            lambda: self.app.submit(self.candidates[c], attempt_id),
-            lambda: self.app.read_attempt(self.proctor, attempt_id),
-            lambda: self.app.force_end(self.proctor, attempt_id, "x"),
-            lambda: self.app.expire(attempt_id),
+            lambda: save_answer(self.app, self.candidates[c], attempt_id, "q1", 1),
+            lambda: submit(self.app, self.candidates[c], attempt_id),
+            lambda: read_attempt(self.app, self.proctor, attempt_id),
+            lambda: force_end(self.app, self.proctor, attempt_id, "x"),
+            lambda: expire(self.app, attempt_id),
         ):
             with pytest.raises(NotFound):
                 command()
@@ -177,7 +189,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         c, e = key
         attempt_id = self._key(c, e)
         model = self.models[attempt_id]
-        call = lambda: self.app.save_answer(self.candidates[c], attempt_id, question, choice)  # noqa: E731
+        call = lambda: save_answer(self.app, self.candidates[c], attempt_id, question, choice)  # noqa: E731
         self._expire_on_read(model)
         if question == "nope":
             with pytest.raises(NotFound):
@@ -200,9 +212,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._expire_on_read(model)
         if model.terminal:
             with pytest.raises(Conflict):
-                self.app.submit(self.candidates[c], attempt_id)
+                submit(self.app, self.candidates[c], attempt_id)
             return
-        attempt = self.app.submit(self.candidates[c], attempt_id)
+        attempt = submit(self.app, self.candidates[c], attempt_id)
         model.end(SUBMITTED, self.clock.now())
         assert attempt.status == SUBMITTED
         assert attempt.score == model.score
@@ -217,13 +229,13 @@ class LifecycleMachine(RuleBasedStateMachine):
             return
         intruder = self.candidates[other]
         with pytest.raises(PermissionDenied):
-            self.app.submit(intruder, attempt_id)
+            submit(self.app, intruder, attempt_id)
         with pytest.raises(PermissionDenied):
-            self.app.save_answer(intruder, attempt_id, "q1", 1)
+            save_answer(self.app, intruder, attempt_id, "q1", 1)
         with pytest.raises(PermissionDenied):
-            self.app.read_attempt(intruder, attempt_id)
+            read_attempt(self.app, intruder, attempt_id)
         with pytest.raises(PermissionDenied):
-            self.app.force_end(intruder, attempt_id, "no")
+            force_end(self.app, intruder, attempt_id, "no")
 
     @rule(key=started_keys, staff=st.booleans())
     def read(self, key: tuple[int, int], staff: bool) -> None:
@@ -232,7 +244,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         actor = self.proctor if staff else self.candidates[c]
         model = self.models[attempt_id]
         self._expire_on_read(model)
-        attempt = self.app.read_attempt(actor, attempt_id)
+        attempt = read_attempt(self.app, actor, attempt_id)
         assert attempt.status == model.status
         assert attempt.remaining_seconds(self.clock.now()) == (
             max(0, int((model.deadline - self.clock.now()).total_seconds())) if not model.terminal else 0
@@ -247,16 +259,16 @@ class LifecycleMachine(RuleBasedStateMachine):
         model = self.models[attempt_id]
         if model.terminal:
             with pytest.raises(Conflict):
-                self.app.force_end(actor, attempt_id, "suspicious")
+                force_end(self.app, actor, attempt_id, "suspicious")
             return
         if model.overdue(self.clock.now()):
             # Time is up but nobody has read or swept it yet: force_end reads it, which expires
             # it (Completed, with its score), and then refuses with 409.
             with pytest.raises(Conflict):
-                self.app.force_end(actor, attempt_id, "suspicious")
+                force_end(self.app, actor, attempt_id, "suspicious")
             model.end(EXPIRED, model.deadline)
             return
-        attempt = self.app.force_end(actor, attempt_id, "suspicious")
+        attempt = force_end(self.app, actor, attempt_id, "suspicious")
         model.end(CANCELLED, self.clock.now())
         assert attempt.status == CANCELLED
         assert attempt.ended_by == actor.user_id and attempt.end_reason == "suspicious"
@@ -264,7 +276,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(e=exams)
     def staff_cannot_start(self, e: int) -> None:
         with pytest.raises(PermissionDenied):
-            self.app.start_attempt(self.proctor, self.exams[e].id)
+            start_attempt(self.app, self.proctor, self.exams[e].id)
 
     # -- time ---------------------------------------------------------------------------------
     @rule(seconds=st.sampled_from([1, 4, 5, 6, 10, 25, 30, 31, 60, 95]), then_sweep=st.booleans())
@@ -289,9 +301,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         model = self.models[attempt_id]
         if not model.overdue(self.clock.now()):  # ended, or time not up (incl. the grace)
             with pytest.raises(Conflict):
-                self.app.expire(attempt_id)
+                expire(self.app, attempt_id)
             return
-        attempt = self.app.expire(attempt_id)
+        attempt = expire(self.app, attempt_id)
         model.end(EXPIRED, model.deadline)
         assert attempt.status == EXPIRED
 
@@ -299,7 +311,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     def sweep(self) -> None:
         now = self.clock.now()
         due = [m for m in self.models.values() if m.overdue(now)]
-        assert self.app.expire_overdue() == len(due)
+        assert expire_overdue(self.app) == len(due)
         for model in due:
             model.end(EXPIRED, model.deadline)
         for model in self.models.values():
@@ -369,9 +381,9 @@ TestLifecycle = LifecycleMachine.TestCase
 def world() -> Any:
     clock = FakeClock()
     app = make_app(clock)
-    admin = app.register_user("admin", "password-123", "admin")
-    cand = app.register_user("cand", "password-123", "candidate")
-    proctor = app.register_user("proctor", "password-123", "proctor")
+    admin = register_user(app, "admin", "password-123", "admin")
+    cand = register_user(app, "cand", "password-123", "candidate")
+    proctor = register_user(app, "proctor", "password-123", "proctor")
 
     class World:
         pass
@@ -381,37 +393,37 @@ def world() -> Any:
     w.admin = Actor(admin.id, "admin")  # type: ignore[attr-defined]
     w.cand = Actor(cand.id, "candidate")  # type: ignore[attr-defined]
     w.proctor = Actor(proctor.id, "proctor")  # type: ignore[attr-defined]
-    w.exam = app.create_exam(w.admin, "E", 60, True, QUESTIONS, PASS_MARK)  # type: ignore[attr-defined]
+    w.exam = create_exam(app, w.admin, "E", 60, True, QUESTIONS, PASS_MARK)  # type: ignore[attr-defined]
     yield w
     app.close()
 
 
 def test_submit_in_the_grace_window_is_accepted(world: Any) -> None:
-    attempt = world.app.start_attempt(world.cand, world.exam.id)
-    world.app.save_answer(world.cand, attempt.id, "q1", 1)
+    attempt = start_attempt(world.app, world.cand, world.exam.id)
+    save_answer(world.app, world.cand, attempt.id, "q1", 1)
     world.clock.advance(60 + SUBMIT_GRACE.total_seconds() - 1)
-    done = world.app.submit(world.cand, attempt.id)
+    done = submit(world.app, world.cand, attempt.id)
     assert (done.status, done.score) == (SUBMITTED, 1)
-    assert world.app.load_session(done).status == "Completed"
+    assert load_session(world.app, done).status == "Completed"
 
 
 def test_submit_after_the_grace_expires_instead(world: Any) -> None:
-    attempt = world.app.start_attempt(world.cand, world.exam.id)
-    world.app.save_answer(world.cand, attempt.id, "q2", 0)
+    attempt = start_attempt(world.app, world.cand, world.exam.id)
+    save_answer(world.app, world.cand, attempt.id, "q2", 0)
     world.clock.advance(60 + SUBMIT_GRACE.total_seconds())
     with pytest.raises(Conflict):
-        world.app.submit(world.cand, attempt.id)
-    ended = world.app.read_attempt(world.cand, attempt.id)
+        submit(world.app, world.cand, attempt.id)
+    ended = read_attempt(world.app, world.cand, attempt.id)
     assert (ended.status, ended.ended_at, ended.score) == (EXPIRED, attempt.deadline, 1)
-    session = world.app.load_session(ended)
+    session = load_session(world.app, ended)
     assert (session.status, session.ended_at) == ("Completed", attempt.deadline)
 
 
 def test_force_end_after_the_time_is_up_does_not_rewrite_expiry(world: Any) -> None:
-    attempt = world.app.start_attempt(world.cand, world.exam.id)
-    world.app.save_answer(world.cand, attempt.id, "q1", 1)
+    attempt = start_attempt(world.app, world.cand, world.exam.id)
+    save_answer(world.app, world.cand, attempt.id, "q1", 1)
     world.clock.advance(60 + SUBMIT_GRACE.total_seconds() + 1)
     with contextlib.suppress(Conflict):  # the fix may refuse it (409) or expire first
-        world.app.force_end(world.proctor, attempt.id, "too late")
-    ended = world.app.read_attempt(world.proctor, attempt.id)
+        force_end(world.app, world.proctor, attempt.id, "too late")
+    ended = read_attempt(world.app, world.proctor, attempt.id)
     assert (ended.status, ended.score) == (EXPIRED, 1)
