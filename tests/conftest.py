@@ -21,6 +21,7 @@ TESTS = Path(__file__).resolve().parent
 if str(TESTS) not in sys.path:  # `from fakes import FakeClock`, `from helpers import ...`
     sys.path.insert(0, str(TESTS))
 
+pytest.register_assert_rewrite("lifecycle_policy", "lifecycle_world")  # asserting helpers
 from fakes import FakeClock  # noqa: E402
 from helpers import close_services  # noqa: E402
 

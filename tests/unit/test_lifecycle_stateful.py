@@ -1,35 +1,39 @@
 """The attempt lifecycle policy, property-tested: random interleavings of candidate, proctor,
 clock and sweep actions against SmartExamApp on the in-memory (POPO) store. No I/O.
-
-Policy (DESIGN §3): a proctored attempt has exactly one ProctorSession (deterministic id), a
-non-proctored one none; submit => Submitted + Completed, natural expiry => Expired + Completed,
-force-end => Cancelled + Cancelled; attempt and session end together (same ended_at); terminal
-states never change again; commands on an ended attempt raise Conflict.
+The policy and its model: lifecycle_policy.py; worked examples: test_lifecycle_examples.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 from uuid import UUID
 
 import pytest
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.utils import get_topic
-from fakes import FakeClock, PlainHasher
-from hypothesis import HealthCheck, event, settings
+from fakes import FakeClock
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
+from lifecycle_policy import (
+    ACTIVE,
+    CANCELLED,
+    EXAMS,
+    EXPIRED,
+    N_CANDIDATES,
+    PASS_MARK,
+    QUESTIONS,
+    SUBMITTED,
+    Model,
+    StartedAttempts,
+    assert_agrees_with_the_policy,
+    make_app,
+)
 
 from application.access import Actor
-from application.app import SmartExamApp
 from application.attempts import (
     expire,
     expire_overdue,
     force_end,
-    load_session,
     read_attempt,
     save_answer,
     start_attempt,
@@ -41,72 +45,6 @@ from domain import ids
 from domain.attempts import SUBMIT_GRACE, Attempt
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from domain.proctoring import ProctorSession
-
-POPO = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
-QUESTIONS: list[Any] = [
-    {"id": "q1", "text": "1 + 1 = ?", "choices": ["1", "2", "3"], "answer": 1},
-    {"id": "q2", "text": "Capital of France?", "choices": ["Paris", "Rome", "Oslo"], "answer": 0},
-]
-PASS_MARK = 1
-# (title, duration seconds, proctoring enabled)
-EXAMS = [("Proctored 60s", 60, True), ("Open book 90s", 90, False), ("Proctored 30s", 30, True)]
-N_CANDIDATES = 3
-
-ACTIVE, SUBMITTED, EXPIRED, CANCELLED = "Active", "Submitted", "Expired", "Cancelled"
-SESSION_STATUS = {
-    ACTIVE: "Active",
-    SUBMITTED: "Completed",
-    EXPIRED: "Completed",
-    CANCELLED: "Cancelled",
-}
-
-
-def make_app(clock: FakeClock) -> SmartExamApp:
-    return SmartExamApp(env=POPO, clock=clock, hasher=PlainHasher())
-
-
-def expected_score(answers: dict[str, int]) -> int:
-    return sum(1 for q in QUESTIONS if answers.get(q["id"]) == q["answer"])
-
-
-@dataclass
-class Model:
-    """What the policy says an attempt must look like."""
-
-    attempt_id: UUID
-    candidate: Actor
-    proctored: bool
-    deadline: datetime
-    status: str = ACTIVE
-    answers: dict[str, int] = field(default_factory=dict)
-    ended_at: datetime | None = None
-    score: int | None = None
-    frozen: tuple[int, int | None] | None = None  # versions once terminal: must never move
-
-    @property
-    def terminal(self) -> bool:
-        return self.status != ACTIVE
-
-    def overdue(self, now: datetime) -> bool:
-        return self.status == ACTIVE and now >= self.deadline + SUBMIT_GRACE
-
-    def end(self, status: str, ended_at: datetime) -> None:
-        assert not self.terminal
-        event(f"attempt ended: {status} (proctored={self.proctored})")
-        self.status, self.ended_at = status, ended_at
-        self.score = expected_score(self.answers) if status in (SUBMITTED, EXPIRED) else None
-
-
-class StartedAttempts:
-    """The ActiveAttempts port for the sweep: every attempt ever started (ended ones too, as a
-    lagging read model would), so the sweep must itself skip what is not overdue."""
-
-    def __init__(self) -> None:
-        self.ids: list[UUID] = []
-
-    def overdue_attempt_ids(self, now: datetime) -> list[UUID]:
-        return list(self.ids)
-
 
 candidates = st.integers(0, N_CANDIDATES - 1)
 exams = st.integers(0, len(EXAMS) - 1)
@@ -325,34 +263,8 @@ class LifecycleMachine(RuleBasedStateMachine):
     # -- invariants ---------------------------------------------------------------------------
     @invariant()
     def attempts_and_sessions_agree_with_the_policy(self) -> None:
-        for attempt_id, model in self.models.items():
-            attempt = self.app.repository.get(attempt_id)
-            assert isinstance(attempt, Attempt)
-            assert attempt.status == model.status
-            assert (attempt.ended_at is not None) == model.terminal
-            assert attempt.ended_at == model.ended_at
-            assert attempt.score == model.score
-            assert attempt.answers == model.answers
-            session_id = ids.proctor_session_id(attempt_id)
-            session: ProctorSession | None = None
-            if model.proctored:
-                session = self.app.repository.get(session_id)
-                assert isinstance(session, ProctorSession)
-                assert attempt.proctor_session_id == session_id
-                assert session.attempt_id == attempt_id
-                assert session.candidate_id == model.candidate.user_id
-                assert session.status == SESSION_STATUS[model.status]
-                assert (session.ended_at is not None) == model.terminal
-                assert session.ended_at == attempt.ended_at  # ended together
-            else:
-                assert attempt.proctor_session_id is None
-                with pytest.raises(AggregateNotFoundError):
-                    self.app.repository.get(session_id)
-            if model.terminal:
-                versions = (attempt.version, session.version if session else None)
-                if model.frozen is None:
-                    model.frozen = versions
-                assert versions == model.frozen, "a terminal attempt or session changed"
+        for model in self.models.values():
+            assert_agrees_with_the_policy(self.app, model)
 
     @invariant()
     def one_creation_event_per_aggregate(self) -> None:
@@ -374,56 +286,3 @@ LifecycleMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestLifecycle = LifecycleMachine.TestCase
-
-
-# -- examples and known gaps -------------------------------------------------------------------
-@pytest.fixture
-def world() -> Any:
-    clock = FakeClock()
-    app = make_app(clock)
-    admin = register_user(app, "admin", "password-123", "admin")
-    cand = register_user(app, "cand", "password-123", "candidate")
-    proctor = register_user(app, "proctor", "password-123", "proctor")
-
-    class World:
-        pass
-
-    w = World()
-    w.clock, w.app = clock, app  # type: ignore[attr-defined]
-    w.admin = Actor(admin.id, "admin")  # type: ignore[attr-defined]
-    w.cand = Actor(cand.id, "candidate")  # type: ignore[attr-defined]
-    w.proctor = Actor(proctor.id, "proctor")  # type: ignore[attr-defined]
-    w.exam = create_exam(app, w.admin, "E", 60, True, QUESTIONS, PASS_MARK)  # type: ignore[attr-defined]
-    yield w
-    app.close()
-
-
-def test_submit_in_the_grace_window_is_accepted(world: Any) -> None:
-    attempt = start_attempt(world.app, world.cand, world.exam.id)
-    save_answer(world.app, world.cand, attempt.id, "q1", 1)
-    world.clock.advance(60 + SUBMIT_GRACE.total_seconds() - 1)
-    done = submit(world.app, world.cand, attempt.id)
-    assert (done.status, done.score) == (SUBMITTED, 1)
-    assert load_session(world.app, done).status == "Completed"
-
-
-def test_submit_after_the_grace_expires_instead(world: Any) -> None:
-    attempt = start_attempt(world.app, world.cand, world.exam.id)
-    save_answer(world.app, world.cand, attempt.id, "q2", 0)
-    world.clock.advance(60 + SUBMIT_GRACE.total_seconds())
-    with pytest.raises(Conflict):
-        submit(world.app, world.cand, attempt.id)
-    ended = read_attempt(world.app, world.cand, attempt.id)
-    assert (ended.status, ended.ended_at, ended.score) == (EXPIRED, attempt.deadline, 1)
-    session = load_session(world.app, ended)
-    assert (session.status, session.ended_at) == ("Completed", attempt.deadline)
-
-
-def test_force_end_after_the_time_is_up_does_not_rewrite_expiry(world: Any) -> None:
-    attempt = start_attempt(world.app, world.cand, world.exam.id)
-    save_answer(world.app, world.cand, attempt.id, "q1", 1)
-    world.clock.advance(60 + SUBMIT_GRACE.total_seconds() + 1)
-    with contextlib.suppress(Conflict):  # the fix may refuse it (409) or expire first
-        force_end(world.app, world.proctor, attempt.id, "too late")
-    ended = read_attempt(world.app, world.proctor, attempt.id)
-    assert (ended.status, ended.score) == (EXPIRED, 1)
