@@ -3,12 +3,19 @@ and leaves no file and no event behind."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from helpers import wait_until
 
 from tests.api.conftest import Api, jpeg
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+async def body(*chunks: bytes) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
 
 
 def test_valid_snapshot_is_stored_served_and_counted(api: Api) -> None:
@@ -93,10 +100,10 @@ def test_wrong_owner_ended_attempt_and_odd_ids_leave_nothing(api: Api) -> None:
 def test_session_ended_during_an_upload_refuses_the_record(api: Api) -> None:
     from uuid import UUID, uuid4
 
+    from adapters.ingest import pipeline
     from application.access import Actor
     from application.proctoring import SnapshotFile
     from domain.errors import Conflict
-    from interfaces import snapshot_ingest
 
     app = api.services.app
     attempt = UUID(api.start(api.exam(), api.alice)["attemptId"])
@@ -107,7 +114,7 @@ def test_session_ended_during_an_upload_refuses_the_record(api: Api) -> None:
     path = "proctor-snapshots/x.jpg"
     api.services.media.write(path, jpeg())
     file = SnapshotFile(session, uuid4(), path, 10, app.clock.now())
-    [result] = snapshot_ingest.record_snapshots(api.services, [file])
+    [result] = pipeline.record_written(api.services.media, app.record_snapshots, [file])
     assert isinstance(result, Conflict) and api.event_count() == before
     assert api.media_files() == []  # no event, no file
 
@@ -163,8 +170,8 @@ def test_an_upload_whose_caller_goes_away_is_still_recorded(api: Api) -> None:
     import asyncio
     from uuid import UUID
 
+    from adapters.ingest.snapshots import snapshot_intake
     from application.access import Actor
-    from interfaces.snapshot_ingest import SnapshotIngest
 
     app = api.services.app
     attempt = UUID(api.start(api.exam(), api.alice)["attemptId"])
@@ -172,8 +179,8 @@ def test_an_upload_whose_caller_goes_away_is_still_recorded(api: Api) -> None:
     before = api.event_count()
 
     async def cancel_mid_write() -> None:
-        ingest = SnapshotIngest(api.services)
-        caller = asyncio.create_task(ingest.ingest(session, jpeg()))
+        ingest = snapshot_intake(app, api.services.media, api.services.settings)
+        caller = asyncio.create_task(ingest.ingest(session, body(jpeg())))
         await asyncio.sleep(0)  # the write has been handed to a writer thread
         caller.cancel()
         for _ in range(500):  # bounded: ~5 s

@@ -1,0 +1,73 @@
+"""Webcam snapshots through the ingest pipeline: the caller's active session is checked first
+(`authorize`), then the JPEG is streamed to `proctor-snapshots/YYYY/MM/{attempt}_{time}.jpg`
+and recorded on that session."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import BinaryIO
+from uuid import UUID, uuid4
+
+from adapters.ingest.pipeline import IngestPipeline
+from adapters.ingest.validators import JpegSnapshot
+from application.access import Actor
+from application.config import AppSettings
+from application.proctoring import SmartExamApp, SnapshotFile
+from domain.errors import Conflict
+from domain.proctoring import ProctorSession
+from media_storage import MediaStorage
+
+NAME_TRIES = 5
+
+
+@dataclass
+class SnapshotUpload:
+    """One snapshot's file: named by the time it is written, a millisecond later if taken."""
+
+    session: ProctorSession
+    now: Callable[[], datetime]
+    validator: JpegSnapshot
+    taken_at: datetime | None = field(default=None, init=False)
+
+    def create(self, storage: MediaStorage) -> tuple[str, BinaryIO]:
+        taken_at = self.now()
+        for _ in range(NAME_TRIES):  # names are per millisecond: a burst may need the next one
+            relative = storage.snapshot_path(self.session.attempt_id, taken_at)
+            try:
+                file = storage.create(relative)
+            except Conflict:
+                taken_at += timedelta(milliseconds=1)
+                continue
+            self.taken_at = taken_at
+            return relative, file
+        raise Conflict("too many snapshots of this attempt at once; retry")
+
+    def recorded_as(self, path: str, size: int) -> SnapshotFile:
+        assert self.taken_at is not None
+        return SnapshotFile(self.session, uuid4(), path, size, self.taken_at)
+
+
+@dataclass(frozen=True)
+class SnapshotIntake:
+    """What the snapshot route needs besides the caller: who may upload, and where it goes."""
+
+    authorize: Callable[[Actor, UUID], ProctorSession]
+    pipeline: IngestPipeline[SnapshotFile]
+    now: Callable[[], datetime]
+    max_pixels: int
+
+    async def ingest(self, session: ProctorSession, body: AsyncIterable[bytes]) -> SnapshotFile:
+        upload = SnapshotUpload(session, self.now, JpegSnapshot(self.max_pixels))
+        return await self.pipeline.ingest(upload, body)
+
+    def close(self) -> None:
+        self.pipeline.close()
+
+
+def snapshot_intake(app: SmartExamApp, storage: MediaStorage, settings: AppSettings) -> SnapshotIntake:
+    """The one place snapshot ingest calls into the application."""
+    pipeline = IngestPipeline(app.record_snapshots, storage, settings.max_snapshot_bytes, label="snapshot")
+    now = lambda: app.clock.now()  # noqa: E731 - read at each upload: tests swap the clock
+    return SnapshotIntake(app.snapshot_session, pipeline, now, settings.max_snapshot_pixels)
