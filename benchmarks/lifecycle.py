@@ -35,29 +35,21 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     ROOT,
-    HttpxConnection,
-    ProductServer,
-    RawConnection,
     Watchdog,
-    add_server_options,
     bench_tempdir,
     clean_environment,
-    create_exam,
     latency_summary,
-    login,
     machine_line,
-    maybe_postgres,
     median,
     ms,
-    precreate_users,
     print_table,
-    product_server,
     raise_fd_limit,
     self_cpu_seconds,
-    settings_for,
     verdict,
-    wait_exam_visible,
 )
+from _http import HttpxConnection, RawConnection, create_exam, login, wait_exam_visible
+from _postgres import maybe_postgres
+from _server import ProductServer, add_server_options, precreate_users, product_server, settings_for
 
 TARGET_PAIRS_PER_S = 300.0
 TARGET_RATIO = 0.5

@@ -35,25 +35,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     HOST,
     ROOT,
-    ProductServer,
     Watchdog,
-    add_server_options,
     bench_tempdir,
     clean_environment,
-    create_exam,
     latency_summary,
-    login,
     machine_line,
-    maybe_postgres,
     ms,
-    precreate_users,
     print_table,
-    product_server,
     raise_fd_limit,
-    sync_post_json,
     verdict,
-    wait_exam_visible,
 )
+from _http import create_exam, login, sync_post_json, wait_exam_visible
+from _postgres import maybe_postgres
+from _server import ProductServer, add_server_options, precreate_users, product_server
 
 TARGET_P99 = 0.250
 STREAM = "/api/Proctor/sessions/stream"
