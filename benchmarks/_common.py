@@ -200,7 +200,6 @@ def no_proxy_env(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
-
 def print_table(rows: list[tuple[str, str, str, str]]) -> None:
     """rows of (measure, result, target, verdict)."""
     widths = [max(len(r[i]) for r in rows) for i in range(4)]

@@ -138,4 +138,3 @@ def wait_exam_visible(base_url: str, token: str, exam_id: str, timeout: float = 
             return
         time.sleep(0.05)
     raise RuntimeError(f"exam {exam_id} not visible in the read model after {timeout:.0f}s")
-

@@ -148,4 +148,3 @@ def maybe_postgres(enabled: bool, dbname: str) -> Iterator[tuple[str, PostgresSe
         yield server.create_database(dbname), server
     finally:
         server.stop()
-

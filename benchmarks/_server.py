@@ -140,4 +140,3 @@ def precreate_users(data_dir: Path, database_url: str, users: Sequence[tuple[str
             services.app.register_user(username, PASSWORD, role)
     finally:
         services.close()
-

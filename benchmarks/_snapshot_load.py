@@ -228,7 +228,6 @@ def rate(r: dict[str, Any]) -> float:
     return r["ok"] / r["wall"] if r["wall"] > 0 else math.nan
 
 
-
 def wait_snapshot_counts(
     base_url: str, proctor: str, attempts: list[str], expected: int, timeout: float = 30
 ) -> int:
@@ -243,8 +242,6 @@ def wait_snapshot_counts(
             return total
         time.sleep(0.5)
     return total
-
-
 
 
 @dataclass

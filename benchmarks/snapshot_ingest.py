@@ -159,7 +159,7 @@ def main() -> int:
             rounds: list[dict[str, Any]] = []
             order = list(sides)
             for r in range(args.rounds):
-                turn = order[r % len(order):] + order[: r % len(order)]
+                turn = order[r % len(order) :] + order[: r % len(order)]
                 rounds.append({name: run(name, args.uploads) for name in turn})
                 print_round(r + 1, rounds[-1])
             for name, up in uploaders.items():

@@ -37,7 +37,8 @@ def create_app(
         app.state.signer = TokenSigner(services.secret_key, settings.session_hours * 3600)
         app.state.login_throttle = auth.LoginThrottle(settings.login_attempts_per_minute)
         app.state.commands = commands = CommandLane(settings.command_concurrency)
-        app.state.snapshot_intake = intake = snapshot_intake(services.app, services.media, settings)
+        intake = snapshot_intake(services.app, services.media, settings, commands.run)
+        app.state.snapshot_intake = intake
         services.start()
         poll = SAFETY_POLL_SECONDS if services.changes_are_signalled else CROSS_PROCESS_POLL_SECONDS
         app.state.feed = feed = SessionFeed(

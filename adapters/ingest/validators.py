@@ -45,7 +45,7 @@ class JpegSnapshot:
         self.max_pixels = max_pixels
         self.dimensions: tuple[int, int] | None = None
         self._problem: str | None = None
-        self._pending = bytearray()  # bytes of the marker segment being read
+        self._pending = b""  # the start of a marker segment split between chunks
         self._skip = 2  # the start-of-image marker
         self._last2 = b""  # the body's last two bytes
         self._last2_before_zeros = b""  # its last two before any trailing zero padding
@@ -57,8 +57,8 @@ class JpegSnapshot:
     def feed(self, chunk: bytes) -> None:
         content = chunk.rstrip(b"\x00")
         if content:
-            self._last2_before_zeros = (self._last2 + content)[-2:]
-        self._last2 = (self._last2 + chunk)[-2:]
+            self._last2_before_zeros = (self._last2 + content[-2:])[-2:]
+        self._last2 = (self._last2 + chunk[-2:])[-2:]
         if self.dimensions is None and self._problem is None:
             self._read_markers(chunk)
 
@@ -75,8 +75,10 @@ class JpegSnapshot:
         """Walks marker segments up to the frame header, skipping their bodies unread."""
         start = min(self._skip, len(chunk))
         self._skip -= start
-        self._pending += chunk[start:]
-        data, i = self._pending, 0
+        if self._pending:  # a segment header split between chunks
+            data, i = self._pending + chunk[start:], 0
+        else:
+            data, i = chunk, start  # read in place: a snapshot comes in one or two chunks
         while len(data) - i >= 4:
             if data[i] != 0xFF:
                 self._problem = "JPEG structure is corrupt"
@@ -104,7 +106,7 @@ class JpegSnapshot:
                 i = len(data)
                 break
             i += 2 + length
-        del data[:i]
+        self._pending = data[i:]  # at most a frame header's 9 bytes
 
 
 class MediaContainerHeader:

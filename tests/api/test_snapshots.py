@@ -179,7 +179,8 @@ def test_an_upload_whose_caller_goes_away_is_still_recorded(api: Api) -> None:
     before = api.event_count()
 
     async def cancel_mid_write() -> None:
-        ingest = snapshot_intake(app, api.services.media, api.services.settings)
+        lane = api.client.app.state.commands
+        ingest = snapshot_intake(app, api.services.media, api.services.settings, lane.run)
         caller = asyncio.create_task(ingest.ingest(session, body(jpeg())))
         await asyncio.sleep(0)  # the write has been handed to a writer thread
         caller.cancel()
@@ -192,3 +193,32 @@ def test_an_upload_whose_caller_goes_away_is_still_recorded(api: Api) -> None:
 
     asyncio.run(cancel_mid_write())
     assert api.event_count() == before + 1 and len(api.media_files()) == 1
+
+
+def test_the_route_reaches_its_collaborators_through_fastapi_dependencies(api: Api) -> None:
+    """`dependency_overrides` reaches the upload route: the caller, and the snapshot intake."""
+    from uuid import UUID
+
+    from application.access import Actor
+    from interfaces.deps import current_actor
+    from interfaces.routers.snapshots import get_snapshot_intake
+
+    app, web = api.services.app, api.client.app
+    attempt = api.start(api.exam(), api.alice)["attemptId"]
+    alice = Actor(app.load_attempt(UUID(attempt)).candidate_id, "candidate")
+    intake = web.state.snapshot_intake
+    seen: list[str] = []
+
+    async def watched_intake() -> object:
+        seen.append("intake")
+        return intake
+
+    web.dependency_overrides[current_actor] = lambda: alice
+    web.dependency_overrides[get_snapshot_intake] = watched_intake
+    try:
+        headers = {"content-type": "image/jpeg"}  # and no credentials
+        r = api.client.post(f"/api/Proctor/snapshot/{attempt}", content=jpeg(), headers=headers)
+    finally:
+        web.dependency_overrides.clear()
+    assert r.status_code == 201, r.text  # the overridden caller was used
+    assert seen == ["intake"] and len(api.media_files()) == 1
