@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from starlette.requests import ClientDisconnect
@@ -27,6 +28,15 @@ from tests.api.conftest import jpeg
 PIECE = FLUSH_BYTES  # each piece is written as it arrives
 CAP = 4 * PIECE
 PADDED = jpeg() + b"\x00" * (3 * PIECE)  # a valid JPEG (zero padding is allowed) in 4 pieces
+
+
+T = TypeVar("T")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on a fresh thread: the browser tests leave a loop running on this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(timeout=30)
 
 
 @dataclass
@@ -68,7 +78,7 @@ async def pieces(data: bytes, size: int = PIECE) -> AsyncIterator[bytes]:
 
 def test_a_body_in_pieces_is_written_whole_then_recorded(world: World) -> None:
     before = world.events()
-    file = asyncio.run(world.pipeline.ingest(world.upload(), pieces(PADDED, 64 * 1024)))
+    file = run(world.pipeline.ingest(world.upload(), pieces(PADDED, 64 * 1024)))
     assert world.files() == [world.services.media.root / file.path]
     assert world.files()[0].read_bytes() == PADDED and file.size_bytes == len(PADDED)
     assert world.events() == before + 1
@@ -84,7 +94,7 @@ def test_passing_the_cap_mid_stream_is_refused_at_once_and_leaves_nothing(world:
             yield b"\x00" * PIECE if sent[0] > 1 else jpeg() + b"\x00" * (PIECE - len(jpeg()))
 
     with pytest.raises(PayloadTooLarge):
-        asyncio.run(world.pipeline.ingest(world.upload(), too_long()))
+        run(world.pipeline.ingest(world.upload(), too_long()))
     assert sent[0] == CAP // PIECE + 1  # refused with the first piece over the cap
     assert max(seen_on_disk) == 1  # it was being streamed to its file
     assert world.files() == [] and world.events() == before
@@ -99,7 +109,7 @@ def test_a_client_gone_mid_body_leaves_no_file_and_no_event(world: World) -> Non
         raise ClientDisconnect()
 
     with pytest.raises(ClientDisconnect):
-        asyncio.run(world.pipeline.ingest(world.upload(), gone()))
+        run(world.pipeline.ingest(world.upload(), gone()))
     assert world.files() == [] and world.events() == before
 
 
@@ -121,7 +131,7 @@ def test_a_caller_cancelled_mid_body_leaves_no_file_and_no_event(world: World) -
         with pytest.raises(asyncio.CancelledError):
             await caller
 
-    asyncio.run(main())
+    run(main())
     world.pipeline.close()  # waits for the writer threads, and so for the clean-up
     assert world.files() == [] and world.events() == before
 
@@ -140,7 +150,7 @@ def test_a_validator_refusal_leaves_no_file_and_no_event(
 ) -> None:
     before = world.events()
     with pytest.raises(error):
-        asyncio.run(world.pipeline.ingest(world.upload(max_pixels), pieces(body)))
+        run(world.pipeline.ingest(world.upload(max_pixels), pieces(body)))
     assert world.files() == [] and world.events() == before
 
 
@@ -161,7 +171,7 @@ def test_the_event_is_recorded_only_after_the_file_and_its_folder_are_fsynced(
     monkeypatch.setattr("media_storage.storage.os.fsync", watched_fsync)
     pipeline = IngestPipeline(record, world.services.media, CAP)
     try:
-        file = asyncio.run(pipeline.ingest(world.upload(), pieces(PADDED)))
+        file = run(pipeline.ingest(world.upload(), pieces(PADDED)))
     finally:
         pipeline.close()
     path = world.services.media.root / file.path

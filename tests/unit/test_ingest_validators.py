@@ -8,10 +8,11 @@ import asyncio
 import hashlib
 import io
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import pytest
 from hypothesis import given, settings
@@ -23,6 +24,14 @@ from adapters.ingest.validators import AllOf, JpegSnapshot, MediaContainerHeader
 from domain.errors import InvalidInput, SmartExamError, UnsupportedMediaType
 from media_storage import MediaStorage
 from media_storage.images import jpeg_dimensions
+
+T = TypeVar("T")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on a fresh thread: the browser tests leave a loop running on this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(timeout=30)
 
 
 def _jpeg(width: int, height: int, progressive: bool = False) -> bytes:
@@ -140,12 +149,12 @@ def test_a_chunk_kind_plugs_in_and_its_refusals_leave_nothing(
     upload = ChunkUpload(name, AllOf(MediaContainerHeader(), digest), digest)
     try:
         if error is None:
-            chunk = asyncio.run(pipeline.ingest(upload, pieces(body)))
+            chunk = run(pipeline.ingest(upload, pieces(body)))
             assert (tmp_path / chunk.path).read_bytes() == body
             assert recorded.chunks == [Chunk(upload.name, len(body), hashlib.sha256(body).hexdigest())]
         else:
             with pytest.raises(error):
-                asyncio.run(pipeline.ingest(upload, pieces(body)))
+                run(pipeline.ingest(upload, pieces(body)))
             assert [p for p in tmp_path.rglob("*") if p.is_file()] == [] and recorded.chunks == []
     finally:
         pipeline.close()
