@@ -11,13 +11,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
 
+from adapters.ingest.snapshots import snapshot_intake
 from application.config import AppSettings
 from interfaces.bootstrap import Services, bootstrap
 from interfaces.command_lane import CommandLane
 from interfaces.errors import install_error_handlers
 from interfaces.live_feed import CROSS_PROCESS_POLL_SECONDS, SAFETY_POLL_SECONDS, SessionFeed
 from interfaces.routers import auth, evidence, exams, health, pages, proctor_sessions, snapshots, streams
-from interfaces.snapshot_ingest import SnapshotIngest
 from interfaces.tokens import TokenSigner
 
 STATIC = Path(__file__).parent / "static"
@@ -37,7 +37,8 @@ def create_app(
         app.state.signer = TokenSigner(services.secret_key, settings.session_hours * 3600)
         app.state.login_throttle = auth.LoginThrottle(settings.login_attempts_per_minute)
         app.state.commands = commands = CommandLane(settings.command_concurrency)
-        app.state.snapshot_ingest = ingest = SnapshotIngest(services)
+        intake = snapshot_intake(services.app, services.media, settings, commands.run)
+        app.state.snapshot_intake = intake
         services.start()
         poll = SAFETY_POLL_SECONDS if services.changes_are_signalled else CROSS_PROCESS_POLL_SECONDS
         app.state.feed = feed = SessionFeed(
@@ -49,7 +50,7 @@ def create_app(
             yield
         finally:
             feed.stop()
-            ingest.close()
+            intake.close()
             commands.close()
             services.close()
 

@@ -4,6 +4,7 @@ import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 from uuid import UUID
 
 from domain.errors import Conflict, NotFound
@@ -50,21 +51,38 @@ class MediaStorage:
         file that nothing refers to, never a reference to a missing file. (A named temp file
         linked into place cost ~9% of snapshot uploads/s for no extra safety: readers find
         files only through events.)"""
+        file = self.create(relative)
+        try:
+            file.write(data)
+            self.seal(file)
+        except BaseException:
+            self.abandon(relative, file)
+            raise
+        return self.root / relative
+
+    def create(self, relative: str) -> BinaryIO:
+        """A new empty file under its final name, open for writing, to be filled piece by piece
+        (a streamed upload), then `seal`ed, or `abandon`ed."""
         final = self.root / relative
         _make_folders_durably(final.parent)
         try:
             fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             raise Conflict(f"{relative} already exists; retry") from None
-        try:
-            with open(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        except BaseException:
-            final.unlink(missing_ok=True)
-            raise
-        return final
+        return open(fd, "wb")
+
+    @staticmethod
+    def seal(file: BinaryIO) -> None:
+        """Its bytes durable (fsynced), and the file closed; its name still needs `sync_folders`."""
+        with file:
+            file.flush()
+            os.fsync(file.fileno())
+
+    def abandon(self, relative: str, file: BinaryIO | None = None) -> None:
+        """Closes and removes a file whose name was never made durable nor recorded."""
+        if file is not None:
+            file.close()
+        (self.root / relative).unlink(missing_ok=True)
 
     def sync_folders(self, relatives: Iterable[str]) -> None:
         """Makes the names of written files durable: each of their folders fsynced once."""

@@ -3,12 +3,19 @@ and leaves no file and no event behind."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from helpers import wait_until
 
 from tests.api.conftest import Api, jpeg
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+async def body(*chunks: bytes) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
 
 
 def test_valid_snapshot_is_stored_served_and_counted(api: Api) -> None:
@@ -93,11 +100,11 @@ def test_wrong_owner_ended_attempt_and_odd_ids_leave_nothing(api: Api) -> None:
 def test_session_ended_during_an_upload_refuses_the_record(api: Api) -> None:
     from uuid import UUID, uuid4
 
+    from adapters.ingest import pipeline
     from application.access import Actor
     from application.attempts import load_attempt
-    from application.evidence import SnapshotFile, snapshot_session
+    from application.evidence import SnapshotFile, record_snapshots, snapshot_session
     from domain.errors import Conflict
-    from interfaces import snapshot_ingest
 
     app = api.services.app
     attempt = UUID(api.start(api.exam(), api.alice)["attemptId"])
@@ -108,7 +115,7 @@ def test_session_ended_during_an_upload_refuses_the_record(api: Api) -> None:
     path = "proctor-snapshots/x.jpg"
     api.services.media.write(path, jpeg())
     file = SnapshotFile(session, uuid4(), path, 10, app.clock.now())
-    [result] = snapshot_ingest.record_snapshots(api.services, [file])
+    [result] = pipeline.record_written(api.services.media, lambda files: record_snapshots(app, files), [file])
     assert isinstance(result, Conflict) and api.event_count() == before
     assert api.media_files() == []  # no event, no file
 
@@ -165,10 +172,10 @@ def test_an_upload_whose_caller_goes_away_is_still_recorded(api: Api) -> None:
     import asyncio
     from uuid import UUID
 
+    from adapters.ingest.snapshots import snapshot_intake
     from application.access import Actor
     from application.attempts import load_attempt
     from application.evidence import snapshot_session
-    from interfaces.snapshot_ingest import SnapshotIngest
 
     app = api.services.app
     attempt = UUID(api.start(api.exam(), api.alice)["attemptId"])
@@ -176,8 +183,9 @@ def test_an_upload_whose_caller_goes_away_is_still_recorded(api: Api) -> None:
     before = api.event_count()
 
     async def cancel_mid_write() -> None:
-        ingest = SnapshotIngest(api.services)
-        caller = asyncio.create_task(ingest.ingest(session, jpeg()))
+        lane = api.client.app.state.commands
+        ingest = snapshot_intake(app, api.services.media, api.services.settings, lane.run)
+        caller = asyncio.create_task(ingest.ingest(session, body(jpeg())))
         await asyncio.sleep(0)  # the write has been handed to a writer thread
         caller.cancel()
         for _ in range(500):  # bounded: ~5 s
@@ -189,3 +197,33 @@ def test_an_upload_whose_caller_goes_away_is_still_recorded(api: Api) -> None:
 
     asyncio.run(cancel_mid_write())
     assert api.event_count() == before + 1 and len(api.media_files()) == 1
+
+
+def test_the_route_reaches_its_collaborators_through_fastapi_dependencies(api: Api) -> None:
+    """`dependency_overrides` reaches the upload route: the caller, and the snapshot intake."""
+    from uuid import UUID
+
+    from application.access import Actor
+    from application.attempts import load_attempt
+    from interfaces.deps import current_actor
+    from interfaces.routers.snapshots import get_snapshot_intake
+
+    app, web = api.services.app, api.client.app
+    attempt = api.start(api.exam(), api.alice)["attemptId"]
+    alice = Actor(load_attempt(app, UUID(attempt)).candidate_id, "candidate")
+    intake = web.state.snapshot_intake
+    seen: list[str] = []
+
+    async def watched_intake() -> object:
+        seen.append("intake")
+        return intake
+
+    web.dependency_overrides[current_actor] = lambda: alice
+    web.dependency_overrides[get_snapshot_intake] = watched_intake
+    try:
+        headers = {"content-type": "image/jpeg"}  # and no credentials
+        r = api.client.post(f"/api/Proctor/snapshot/{attempt}", content=jpeg(), headers=headers)
+    finally:
+        web.dependency_overrides.clear()
+    assert r.status_code == 201, r.text  # the overridden caller was used
+    assert seen == ["intake"] and len(api.media_files()) == 1

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import pytest
 from test_command_lane import run_in_own_loop
 
+from adapters.ingest.group_commit import GroupCommit
 from domain.errors import Conflict
-from interfaces.group_commit import GroupCommit
 
 GATE = -2  # an item whose save waits until the test opens the gate
 
