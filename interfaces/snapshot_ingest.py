@@ -11,10 +11,10 @@ from datetime import timedelta
 from functools import partial
 from uuid import uuid4
 
+from adapters.runtime.services import Services
 from application.proctoring import SnapshotFile
 from domain.errors import Conflict, PayloadTooLarge, SmartExamError
 from domain.proctoring import ProctorSession
-from interfaces.bootstrap import Services
 from interfaces.group_commit import GroupCommit, settle_threadsafe
 from media_storage.images import jpeg_dimensions
 

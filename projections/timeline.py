@@ -11,7 +11,6 @@ from eventsourcing.projection import Projection
 
 from domain.attempts import Attempt
 from domain.proctoring import CONNECTIVITY_EVENT_TYPES, ProctorSession
-from projections.center_queries import APP_NAME
 from projections.rows import RowView, Upsert, topics_of
 
 TABLES = [
@@ -199,11 +198,6 @@ class TimelineProjection(Projection[RowView]):
 class TimelineQueries:
     def __init__(self, view: RowView) -> None:
         self.view = view
-
-    def catch_up(self, position: int) -> bool:
-        """So a page that combines this view with the Proctor Center row never shows a timeline
-        older than the row."""
-        return self.view.wait_for(APP_NAME, position)
 
     def items(self, attempt_id: UUID) -> list[dict[str, Any]]:
         return self.view.query(

@@ -4,10 +4,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
+from adapters.runtime.services import CENTER, Services
 from domain.attempts import Attempt
 from domain.errors import PermissionDenied
 from domain.exams import Question
-from interfaces.bootstrap import Services
 from interfaces.deps import ActorDep, CommandsDep, ServicesDep
 from interfaces.schemas import (
     AnswerIn,
@@ -45,6 +45,7 @@ async def create_exam(body: ExamIn, actor: ActorDep, services: ServicesDep, comm
 
 @router.get("/api/exams", response_model=list[ExamOut])
 def list_exams(actor: ActorDep, services: ServicesDep) -> list[ExamOut]:
+    services.wait_until_current(CENTER)  # reads see writes
     return [
         ExamOut(
             id=r["exam_id"],

@@ -18,8 +18,8 @@ from eventsourcing.utils import get_topic
 from fakes import EPOCH, FakeClock
 from helpers import close_services, dump_rows, wait_until
 
-from adapters.projection_worker import ProjectionWorker
 from adapters.read_models import build_view
+from adapters.runtime.followers import FollowerRunner, ReadModel
 from adapters.sql_view import table_names
 from application.access import Actor
 from domain import ids
@@ -216,7 +216,7 @@ def test_a_rebuild_from_the_event_store_gives_identical_rows(
         live_view = getattr(services, attr).view
         fresh = build_view(elsewhere, name, tables)
         try:
-            worker = ProjectionWorker(w.app, projection_class(fresh))
+            worker = FollowerRunner(w.app, ReadModel(projection_class(fresh)))
             assert worker.catch_up() == len(
                 w.app.recorder.select_notifications(
                     0, 10_000, topics=projection_class.topics, inclusive_of_start=False
@@ -378,8 +378,8 @@ def test_the_expiry_sweep_ends_overdue_attempts(
 def test_close_releases_every_database_connection(
     fresh_pg_url: str, postgres_server: Any, tmp_path: Any, fast_hasher: Any, clock: FakeClock
 ) -> None:
+    from adapters.runtime.bootstrap import bootstrap
     from application.config import AppSettings
-    from interfaces.bootstrap import bootstrap
 
     settings = AppSettings(
         data_dir=tmp_path, database_url=fresh_pg_url, expiry_sweep_seconds=3600, projection_process=False

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from helpers import wait_until
 
+from adapters.runtime.bootstrap import bootstrap
 from application.config import AppSettings
-from interfaces.bootstrap import bootstrap
 
 PASSWORD = "password-123"
 ROOT = Path(__file__).resolve().parents[2]
