@@ -30,7 +30,10 @@ class Job(Aggregate):
     def touch(self) -> None:
         self.state = "touched"
 
-    @event("Closed")
+    class Closed(Aggregate.Event):
+        pass
+
+    @event(Closed)
     def close(self) -> None:
         self.state = "closed"
 
