@@ -34,14 +34,22 @@ STOP_TIMEOUT = 10.0
 MAX_BACKOFF = 30.0
 
 
-def relay(stopping: threading.Event, wait: Callable[[float], bool], act: Callable[[], None]) -> None:
+def relay(
+    stopping: threading.Event,
+    wait: Callable[[float], bool],
+    act: Callable[[], None],
+    coalesce: float = COALESCE_SECONDS,
+) -> None:
     """Until stopped: when `wait` reports a signal (and consumes it), act; a signal that arrives
     while acting is kept for the next round, so nothing is missed. At most one round per
-    COALESCE_SECONDS, like the projections themselves: a burst costs one wake-up, not hundreds."""
+    `coalesce` seconds, like the followers themselves: a burst of inserts costs one wake-up, not
+    hundreds. Progress needs none: each follower rings at most once per COALESCE_SECONDS, and
+    a pause after one follower's ring would delay the next one's (the live feed waits on it)."""
     while not stopping.is_set():
         if wait(1.0):
             act()
-            stopping.wait(COALESCE_SECONDS)
+            if coalesce:
+                stopping.wait(coalesce)
 
 
 def _start_relay(name: str, *args: Any) -> None:
@@ -116,6 +124,7 @@ class ProjectionProcess:
                 self._stopping,
                 self._applied.wait,
                 lambda: publish(FOLLOWER_PROGRESS, progress),
+                0.0,
             )
 
     def _spawn(self) -> None:
