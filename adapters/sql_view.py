@@ -21,8 +21,6 @@ from psycopg.sql import SQL, Identifier
 
 from projections.rows import Change, RowView, Update
 
-CHANGES_CHANNEL = "smart_exam_read_models"
-
 
 def sql_value(value: Any) -> Any:
     if isinstance(value, UUID):
@@ -128,6 +126,7 @@ class BatchingView(RowView):
 
 class SQLiteRowView(SQLiteTrackingRecorder, BatchingView):
     TABLES: ClassVar[list[str]] = []
+    insert_tracking = BatchingView.insert_tracking  # joins the open batch (else: a 2nd writer)
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.TABLES]
@@ -156,6 +155,7 @@ class SQLiteRowView(SQLiteTrackingRecorder, BatchingView):
 
 class PostgresRowView(PostgresTrackingRecorder, BatchingView):
     TABLES: ClassVar[list[str]] = []
+    insert_tracking = BatchingView.insert_tracking  # joins the open batch (else: a 2nd writer)
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
@@ -165,7 +165,6 @@ class PostgresRowView(PostgresTrackingRecorder, BatchingView):
     def _transaction(self) -> Iterator[Any]:
         with self.datastore.transaction(commit=True) as cursor:
             yield cursor
-            cursor.execute("SELECT pg_notify(%s, '')", [CHANGES_CHANNEL])  # other processes' feeds
 
     @contextmanager
     def _read_transaction(self) -> Iterator[Any]:
@@ -196,4 +195,4 @@ def view_class(base: type[SQLiteRowView] | type[PostgresRowView], name: str, tab
     return type(f"{name}_{base.__name__}", (base,), {"TABLES": tables})
 
 
-__all__ = ["CHANGES_CHANNEL", "PostgresRowView", "SQLiteDatastore", "SQLiteRowView", "view_class"]
+__all__ = ["PostgresRowView", "SQLiteDatastore", "SQLiteRowView", "view_class"]

@@ -128,8 +128,8 @@ def precreate_users(data_dir: Path, database_url: str, users: Sequence[tuple[str
     """Registers (username, role) users in-process with a fast hasher (outside any timing).
     The server's projections pick them up from the event log when it starts."""
     from adapters.passwords import Argon2Hasher
+    from adapters.runtime.bootstrap import bootstrap
     from application.users import register_user
-    from interfaces.bootstrap import bootstrap
 
     services = bootstrap(
         settings_for(data_dir, database_url),

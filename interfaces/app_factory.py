@@ -6,22 +6,29 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
 
 from adapters.ingest.snapshots import snapshot_intake
+from adapters.runtime.bootstrap import bootstrap
+from adapters.runtime.command_lane import CommandLane
+from adapters.runtime.live_feed import CROSS_PROCESS_POLL_SECONDS, SAFETY_POLL_SECONDS, SessionFeed
+from adapters.runtime.services import Services
 from application.config import AppSettings
-from interfaces.bootstrap import Services, bootstrap
-from interfaces.command_lane import CommandLane
 from interfaces.errors import install_error_handlers
-from interfaces.live_feed import CROSS_PROCESS_POLL_SECONDS, SAFETY_POLL_SECONDS, SessionFeed
 from interfaces.routers import auth, evidence, exams, health, pages, proctor_sessions, snapshots, streams
+from interfaces.schemas import session_out
 from interfaces.tokens import TokenSigner
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("smart_exam")
+
+
+def _session_json(row: dict[str, Any]) -> dict[str, Any]:
+    return session_out(row).model_dump(by_alias=True, mode="json")
 
 
 def create_app(
@@ -42,7 +49,7 @@ def create_app(
         services.start()
         poll = SAFETY_POLL_SECONDS if services.changes_are_signalled else CROSS_PROCESS_POLL_SECONDS
         app.state.feed = feed = SessionFeed(
-            services.center, services.changes, settings.sse_client_queue, poll
+            services.center, services.bus, settings.sse_client_queue, poll, _session_json
         )
         feed.start()
         log.info("smart-exam ready (store: %s)", "PostgreSQL" if settings.uses_postgres else "SQLite")

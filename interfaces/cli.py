@@ -7,20 +7,20 @@ import json
 import sys
 from pathlib import Path
 
+from adapters.runtime.logs import configure_logging
 from application.access import Actor
 from application.config import AppSettings
 from application.exams import create_exam
 from application.users import load_user_by_name, register_user
 from domain.errors import SmartExamError
 from domain.users import ROLES
-from interfaces.logs import configure_logging
 
 
 def _serve(settings: AppSettings, host: str, port: int, seed_demo: bool) -> None:
     import uvicorn
 
+    from adapters.runtime.bootstrap import bootstrap
     from interfaces.app_factory import create_app
-    from interfaces.bootstrap import bootstrap
 
     def build(s: AppSettings):  # type: ignore[no-untyped-def]
         services = bootstrap(s)
@@ -42,14 +42,14 @@ def _serve(settings: AppSettings, host: str, port: int, seed_demo: bool) -> None
 
 
 def _work(settings: AppSettings) -> None:
-    from interfaces.worker import run_worker
+    from adapters.runtime.projection_process import run_worker
 
     print("projection worker running; Ctrl-C to stop", flush=True)
     run_worker(settings)
 
 
 def _with_app(settings: AppSettings):  # type: ignore[no-untyped-def]
-    from interfaces.bootstrap import bootstrap
+    from adapters.runtime.bootstrap import bootstrap
 
     return bootstrap(settings, run_workers=False)
 

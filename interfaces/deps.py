@@ -8,10 +8,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request, WebSocket
 
+from adapters.runtime.command_lane import CommandLane
+from adapters.runtime.services import Services
 from application.access import Actor
 from domain.errors import NotAuthenticated, PermissionDenied
-from interfaces.bootstrap import Services
-from interfaces.command_lane import CommandLane
 from interfaces.tokens import TokenSigner
 
 SESSION_COOKIE = "se_session"

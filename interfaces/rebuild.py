@@ -6,8 +6,9 @@ from __future__ import annotations
 import functools
 import sys
 
+from adapters.runtime.bootstrap import bootstrap
+from adapters.runtime.followers import ReadModel
 from application.config import AppSettings
-from interfaces.bootstrap import bootstrap
 
 
 def rebuild_read_models(settings: AppSettings) -> None:
@@ -15,10 +16,12 @@ def rebuild_read_models(settings: AppSettings) -> None:
     services = bootstrap(in_thread, run_workers=True)  # workers built, not started
     try:
         total = services.app.recorder.max_notification_id() or 0
-        for worker in services.workers:
-            name = worker.projection.name
-            worker.view.reset(services.app.name)
-            applied = worker.catch_up(progress=functools.partial(_progress, name, total=total))
+        for runner in services.followers:
+            if not isinstance(runner.follower, ReadModel):
+                continue  # process managers are not rebuilt: their effects are commands
+            name = runner.follower.name
+            runner.follower.view.reset(services.app.name)
+            applied = runner.catch_up(progress=functools.partial(_progress, name, total=total))
             print(f"\n{name}: replayed {applied} event(s)", file=sys.stderr)
     finally:
         services.close()

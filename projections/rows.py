@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -54,16 +53,6 @@ class RowView(TrackingRecorder, ABC):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return self.query_many([(sql, params)])[0]
-
-    def wait_for(self, application_name: str, position: int, timeout: float = 2.0) -> bool:
-        """Wait (bounded) until this view has applied `position`: read-your-writes for a page
-        that must not look older than something the caller already saw. False on timeout."""
-        deadline = time.monotonic() + timeout
-        while (self.max_tracking_id(application_name) or 0) < position:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
 
     @abstractmethod
     def batch(self) -> AbstractContextManager[None]:

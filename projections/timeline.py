@@ -196,14 +196,8 @@ class TimelineProjection(Projection[RowView]):
 
 
 class TimelineQueries:
-    def __init__(self, view: RowView, app_name: str) -> None:
+    def __init__(self, view: RowView) -> None:
         self.view = view
-        self.app_name = app_name  # whose log the view follows: its tracking records carry the name
-
-    def catch_up(self, position: int) -> bool:
-        """So a page that combines this view with the Proctor Center row never shows a timeline
-        older than the row."""
-        return self.view.wait_for(self.app_name, position)
 
     def items(self, attempt_id: UUID) -> list[dict[str, Any]]:
         return self.view.query(

@@ -109,7 +109,7 @@ def services_factory(
 ) -> Iterator[Callable[..., Any]]:
     """Bootstraps the real services (started unless `start=False`) on this test's store, with
     the fake clock (or `clock=`) and the fast hasher; everything is closed at teardown."""
-    from interfaces.bootstrap import bootstrap
+    from adapters.runtime.bootstrap import bootstrap
 
     made: list[Any] = []
 

@@ -1,5 +1,6 @@
-"""Imports point inward (DESIGN §2), checked on the source with the AST, and nothing but
-application/config.py reads the process environment (DESIGN §6)."""
+"""The house rules, checked on the source with the AST: imports point inward (DESIGN §2), no
+import cycles, routers never import the composition root, interfaces/ holds no runtime, and no
+Python module is over ~300 lines. The environment rule is in test_environment_reads.py."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 OURS = ("domain", "application", "projections", "adapters", "interfaces", "media_storage")
 WEB = ("fastapi", "starlette", "sse_starlette", "uvicorn")
-ENV_READER = Path("application/config.py")
 
 
 def python_files(package: str) -> list[Path]:
@@ -122,56 +122,136 @@ def test_the_checker_sees_relative_and_nested_imports() -> None:
     assert module_name(ROOT / "domain" / "__init__.py") == "domain"
 
 
-# -- configuration ----------------------------------------------------------------------------
-ENV_NAMES = ("environ", "environb", "getenv", "getenvb")
+# -- cycles, the composition root, runtime, size ----------------------------------------------
+COMPOSITION_ROOT = ("adapters.runtime.bootstrap", "adapters.runtime.assembly")
+RUNTIME_MODULES = ("multiprocessing", "subprocess", "concurrent")  # processes and thread pools
+RUNTIME_NAMES = ("Thread", "Timer")  # threading's: a lock is fine in a router, a thread is not
+MAX_LINES = 300
 
 
-def environment_reads(path: Path) -> Iterator[tuple[int, str]]:
-    yield from environment_reads_in(path.read_text(encoding="utf-8"))
+def import_graph(files: dict[str, str]) -> dict[str, set[str]]:
+    """module -> our modules it imports (anywhere in the file), from {module: source}."""
+    graph: dict[str, set[str]] = {}
+    for module, source in files.items():
+        targets = set()
+        for _, name in imports_in(source, module, is_package=False):
+            parts = name.split(".")
+            for end in range(len(parts), 0, -1):  # the longest prefix that is one of our modules
+                candidate = ".".join(parts[:end])
+                if candidate in files and candidate != module:
+                    targets.add(candidate)
+                    break
+        graph[module] = targets
+    return graph
 
 
-def environment_reads_in(source: str) -> Iterator[tuple[int, str]]:
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Attribute) and node.attr in ENV_NAMES:  # os.environ, x.os.getenv, ...
-            yield node.lineno, f"...{node.attr}"
-        elif isinstance(node, ast.ImportFrom) and node.module == "os":
-            for alias in node.names:
-                if alias.name in ENV_NAMES:
-                    yield node.lineno, f"from os import {alias.name}"
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id in ("getenv", "putenv", "__import__")
-        ):
-            yield node.lineno, f"{node.func.id}()"
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(found)
 
 
-def test_nothing_but_the_settings_reads_the_environment() -> None:
-    found = []
-    for package in OURS:
-        for path in python_files(package):
-            if path.relative_to(ROOT) == ENV_READER:
-                continue
-            found += [f"{path.relative_to(ROOT)}:{n} {what}" for n, what in environment_reads(path)]
+def our_sources() -> dict[str, str]:
+    return {
+        module_name(path): path.read_text(encoding="utf-8")
+        for package in OURS
+        for path in python_files(package)
+        if path.name != "__init__.py"
+    }
+
+
+def test_no_import_cycles_anywhere() -> None:
+    assert cycles(import_graph(our_sources())) == []
+
+
+def test_the_cycle_checker_sees_function_level_imports() -> None:
+    files = {"a.x": "import a.y\n", "a.y": "def f():\n    from a.z import g\n", "a.z": "from a import x\n"}
+    assert cycles(import_graph(files)) == [["a.x", "a.y", "a.z"]]
+    assert cycles(import_graph({"a.x": "import a.y\n", "a.y": "import os\n"})) == []
+
+
+def test_routers_never_import_the_composition_root() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in python_files("interfaces/routers")
+        for line, module in imports(path)
+        if module.startswith(COMPOSITION_ROOT)
+    ]
     assert found == []
 
 
-def test_the_environment_checker_sees_indirect_reads() -> None:
-    """Guard against a vacuous pass: an experiment once read `__import__("os").environ`."""
-    code = 'import os as o\nx = o.environ.get("A")\ny = __import__("os").getenv("B")\n'
-    assert {line for line, _ in environment_reads_in(code)} == {2, 3}
+def runtime_in(source: str) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            for name in names:
+                if top(name) in RUNTIME_MODULES:
+                    yield node.lineno, f"imports {name}"
+            if isinstance(node, ast.ImportFrom) and node.module == "threading":
+                yield from (
+                    (node.lineno, f"imports threading.{a.name}")
+                    for a in node.names
+                    if a.name in RUNTIME_NAMES
+                )
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in RUNTIME_NAMES
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "threading"
+        ):
+            yield node.lineno, f"uses threading.{node.attr}"
 
 
-def test_the_application_ignores_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fakes import FakeClock, PlainHasher
+def test_interfaces_hold_no_runtime() -> None:
+    """HTTP, WebSocket, pages, static files and the CLI only: threads, processes and pools
+    live in adapters/runtime (and adapters/ingest)."""
+    found = [
+        f"{path.relative_to(ROOT)}:{line} {what}"
+        for path in python_files("interfaces")
+        for line, what in runtime_in(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
 
-    from application.app import SmartExamApp
 
-    monkeypatch.setenv("COMPRESSOR_TOPIC", "eventsourcing.compressor:ZlibCompressor")
-    app = SmartExamApp(
-        env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=FakeClock(), hasher=PlainHasher()
-    )
-    try:
-        assert app.mapper.compressor is None
-    finally:
-        app.close()
+def test_the_runtime_checker_sees_threads_and_pools() -> None:
+    code = "import threading\nfrom concurrent.futures import ThreadPoolExecutor\nt = threading.Thread()\n"
+    assert {line for line, _ in runtime_in(code)} == {2, 3}
+    assert list(runtime_in("import threading\nlock = threading.Lock()\n")) == []
+
+
+def test_no_module_is_over_the_size_limit() -> None:
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        relative = path.relative_to(ROOT)
+        if relative.parts[0].startswith(".") or "__pycache__" in relative.parts:
+            continue
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > MAX_LINES:
+            found.append(f"{relative}: {lines} lines (limit {MAX_LINES})")
+    assert found == []

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from adapters.runtime.services import CENTER, TIMELINE
 from application import evidence, staff
 from application.access import STAFF, require_owner_or_staff, require_role
 from application.attempts import load_attempt
@@ -33,10 +34,8 @@ router = APIRouter(prefix="/api/Proctor", tags=["proctor"])
 @router.get("/snapshot-file/{snapshot_id}")
 def snapshot_file(snapshot_id: UUID, actor: ActorDep, services: ServicesDep) -> FileResponse:
     row = services.timeline.snapshot(snapshot_id)
-    if row is None:  # a card shows it a moment before the timeline indexes it: read your writes
-        position = services.center.snapshot_position(snapshot_id)
-        if position is not None and services.timeline.catch_up(position):
-            row = services.timeline.snapshot(snapshot_id)
+    if row is None and services.wait_until_current(TIMELINE):  # a card may show it a moment sooner
+        row = services.timeline.snapshot(snapshot_id)
     if row is None:
         raise NotFound(f"snapshot {snapshot_id} not found")
     require_owner_or_staff(actor, UUID(row["candidate_id"]))
@@ -90,14 +89,12 @@ def _timeline(services: ServicesDep, attempt_id: UUID) -> list[TimelineItemOut]:
 @router.get("/sessions/{attempt_id}", response_model=SessionDetailOut)
 def session_detail(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> SessionDetailOut:
     require_role(actor, *STAFF)
+    services.wait_until_current(CENTER, TIMELINE)  # reads see writes
     row = services.center.session(attempt_id)
-    if row is None:  # started a moment ago? read your writes: let the projection catch up
+    if row is None:
         load_attempt(services.app, attempt_id)  # 404 for unknown ids
-        services.center.view.wait_for(services.app.name, services.app.position())
-        row = services.center.session(attempt_id)
     if row is None or row.get("session_id") is None:
         raise NotFound(f"no proctor session for attempt {attempt_id}")
-    services.timeline.catch_up(row["position"])
     snapshots = [
         SnapshotOut(snapshot_id=s["snapshot_id"], url=snapshot_url(s["snapshot_id"]), taken_at=s["taken_at"])
         for s in services.timeline.snapshots(attempt_id)
@@ -115,7 +112,5 @@ def session_detail(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> 
 def timeline(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> list[TimelineItemOut]:
     require_role(actor, *STAFF)
     load_attempt(services.app, attempt_id)  # 404 for unknown ids
-    row = services.center.session(attempt_id)
-    if row is not None:
-        services.timeline.catch_up(row["position"])
+    services.wait_until_current(TIMELINE)  # reads see writes
     return _timeline(services, attempt_id)

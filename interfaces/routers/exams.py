@@ -4,12 +4,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
+from adapters.runtime.services import CENTER, Services
 from application import attempts, exams, staff
 from application.access import PROCTORS
 from domain.attempts import Attempt
 from domain.errors import PermissionDenied
 from domain.exams import Question
-from interfaces.bootstrap import Services
 from interfaces.deps import ActorDep, CommandsDep, ServicesDep
 from interfaces.schemas import (
     AnswerIn,
@@ -48,6 +48,7 @@ async def create_exam(body: ExamIn, actor: ActorDep, services: ServicesDep, comm
 
 @router.get("/api/exams", response_model=list[ExamOut])
 def list_exams(actor: ActorDep, services: ServicesDep) -> list[ExamOut]:
+    services.wait_until_current(CENTER)  # reads see writes
     return [
         ExamOut(
             id=r["exam_id"],

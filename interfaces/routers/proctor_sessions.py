@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from adapters.runtime.services import CENTER
 from application.access import STAFF, require_role
 from interfaces.deps import ActorDep, ServicesDep
 from interfaces.schemas import SessionOut, session_out
@@ -21,5 +22,6 @@ def list_sessions(
 ) -> list[SessionOut]:
     require_role(actor, *STAFF)
     response.headers["Cache-Control"] = "no-store"
+    services.wait_until_current(CENTER)  # reads see writes
     rows = services.center.sessions(status, include_samples, services.app.clock.now())
     return [session_out(r) for r in rows]

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sse_starlette import EventSourceResponse
 
+from adapters.runtime.live_feed import FeedClient, SessionFeed
 from application.access import STAFF, require_role
 from application.attempts import read_attempt
 from domain.errors import BadRequest
 from interfaces.deps import ActorDep, ServicesDep
-from interfaces.live_feed import FeedClient, SessionFeed, to_change
 from projections.samples import sample_sessions
 
 router = APIRouter(tags=["streams"])
@@ -76,7 +76,7 @@ async def sessions_stream(
             position, rows = await run_in_threadpool(center.active_snapshot)
             if not rows and include_samples and center.samples_enabled:
                 rows = sample_sessions(services.app.clock.now())
-            data = {"position": position, "sessions": [to_change(r).session for r in rows]}
+            data = {"position": position, "sessions": [feed.to_change(r).session for r in rows]}
             yield {"event": "snapshot", "id": str(position), "data": json.dumps(data)}
             sent = position
         else:
@@ -88,7 +88,7 @@ async def sessions_stream(
                         yield {
                             "event": "session",
                             "id": str(sent),
-                            "data": json.dumps(to_change(row).session),
+                            "data": json.dumps(feed.to_change(row).session),
                         }
         async for message in _follow(feed, client, sent, "session", lambda c: c.session):
             yield message
@@ -120,7 +120,7 @@ async def attempt_stream(
         position = await run_in_threadpool(services.center.max_position)
         row = await run_in_threadpool(services.center.session, attempt_id)
         state = (
-            _attempt_state(to_change(row).session)
+            _attempt_state(feed.to_change(row).session)
             if row
             else {
                 "status": attempt.status,

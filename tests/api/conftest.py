@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from adapters.passwords import Argon2Hasher
+from adapters.runtime.bootstrap import bootstrap
+from adapters.runtime.services import Services
 from application.config import AppSettings
 from application.users import register_user
 from interfaces.app_factory import create_app
-from interfaces.bootstrap import Services, bootstrap
 
 PASSWORD = "password-123"
 QUESTIONS = [

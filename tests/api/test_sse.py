@@ -156,7 +156,7 @@ def test_feed_drops_a_client_whose_queue_is_full_and_keeps_serving_others(served
     row = {"attempt_id": "a", "session_id": "s", "position": 0}
 
     async def scenario() -> tuple[bool, int, bool]:
-        from interfaces.live_feed import Change
+        from adapters.runtime.live_feed import Change
 
         stalled = feed.subscribe(lambda r: True)
         healthy = feed.subscribe(lambda r: True)

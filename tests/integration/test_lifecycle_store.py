@@ -115,8 +115,8 @@ def test_the_expiry_sweep_ends_overdue_attempts(
 def test_close_releases_every_database_connection(
     fresh_pg_url: str, postgres_server: Any, tmp_path: Any, fast_hasher: Any, clock: FakeClock
 ) -> None:
+    from adapters.runtime.bootstrap import bootstrap
     from application.config import AppSettings
-    from interfaces.bootstrap import bootstrap
 
     settings = AppSettings(
         data_dir=tmp_path, database_url=fresh_pg_url, expiry_sweep_seconds=3600, projection_process=False

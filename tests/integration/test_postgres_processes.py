@@ -17,9 +17,9 @@ import httpx
 import pytest
 from helpers import wait_until
 
+from adapters.runtime.bootstrap import bootstrap
 from application.config import AppSettings
 from application.users import register_user
-from interfaces.bootstrap import bootstrap
 
 PASSWORD = "password-123"
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from fakes import FakeClock
 from helpers import dump_rows
 from lifecycle_world import PROJECTIONS, everything_caught_up, row_of, seed
 
-from adapters.projection_worker import ProjectionWorker
 from adapters.read_models import build_view
+from adapters.runtime.followers import FollowerRunner, ReadModel
 from adapters.sql_view import table_names
 from application import attempts, evidence, staff
 
@@ -72,7 +72,7 @@ def test_a_rebuild_from_the_event_store_gives_identical_rows(
         live_view = getattr(services, attr).view
         fresh = build_view(elsewhere, name, tables)
         try:
-            worker = ProjectionWorker(w.app, projection_class(fresh))
+            worker = FollowerRunner(w.app, ReadModel(projection_class(fresh)))
             assert worker.catch_up() == len(
                 w.app.recorder.select_notifications(
                     0, 10_000, topics=projection_class.topics, inclusive_of_start=False

@@ -19,9 +19,9 @@ from helpers import wait_until
 from test_postgres_processes import PASSWORD, ROOT, _free_port, _token, start_seen_on_stream
 
 from adapters.passwords import Argon2Hasher
+from adapters.runtime.bootstrap import bootstrap
 from application.config import AppSettings
 from application.users import register_user
-from interfaces.bootstrap import bootstrap
 
 DEPLOYMENTS = {
     "serve+worker": ({"SMART_EXAM_RUN_PROJECTIONS": "false"}, True),

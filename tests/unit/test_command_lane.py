@@ -12,8 +12,8 @@ from typing import TypeVar
 
 import pytest
 
+from adapters.runtime.command_lane import CommandLane
 from domain.errors import Conflict
-from interfaces.command_lane import CommandLane
 
 T = TypeVar("T")
 

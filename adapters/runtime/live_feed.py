@@ -2,7 +2,8 @@
 
 One follower thread per process runs ONE query per change for all clients; each client has a
 bounded queue, and a client that stops reading is dropped (its EventSource reconnects with
-Last-Event-ID and resumes from the read model, so nothing is lost)."""
+Last-Event-ID and resumes from the read model, so nothing is lost). Woken by FOLLOWER_PROGRESS
+on the bus; `shape` turns a row into what clients receive (the interfaces' DTO)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.change_signal import ChangeSignal
-from interfaces.schemas import session_out
+from adapters.runtime.bus import FOLLOWER_PROGRESS
+from application.ports import MessageBus, Payload
 from projections.center_queries import CenterQueries
+from projections.proctor_center import ProctorCenterProjection
 
 log = logging.getLogger(__name__)
 SAFETY_POLL_SECONDS = 1.0
@@ -37,32 +39,45 @@ class FeedClient:
     stats: dict[str, int] = field(default_factory=lambda: {"sent": 0})
 
 
-def to_change(row: dict[str, Any]) -> Change:
-    return Change(row["position"], row, session_out(row).model_dump(by_alias=True, mode="json"))
-
-
 class SessionFeed:
     def __init__(
-        self, center: CenterQueries, signal: ChangeSignal, queue_size: int, poll_seconds: float
+        self,
+        center: CenterQueries,
+        bus: MessageBus,
+        queue_size: int,
+        poll_seconds: float,
+        shape: Callable[[dict[str, Any]], dict[str, Any]],
     ) -> None:
         self.poll_seconds = poll_seconds
         self.center = center
-        self.signal = signal
+        self.bus = bus
+        self.shape = shape
         self.queue_size = queue_size
+        self._changed = threading.Event()
+        self._unsubscribe: Callable[[], None] = lambda: None
         self.clients: set[FeedClient] = set()
         self.watermark = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._follow, daemon=True, name="session-feed")
 
+    def to_change(self, row: dict[str, Any]) -> Change:
+        return Change(row["position"], row, self.shape(row))
+
+    def _progressed(self, payload: Payload) -> None:
+        if payload.get("name") in (None, ProctorCenterProjection.name):
+            self._changed.set()
+
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.watermark = self.center.max_position()
+        self._unsubscribe = self.bus.subscribe(FOLLOWER_PROGRESS, self._progressed)
         self._thread.start()
 
     def stop(self) -> None:
         self._stopping.set()
-        self.signal.notify()
+        self._unsubscribe()
+        self._changed.set()
         if self._thread.is_alive():
             self._thread.join(2)
 
@@ -75,9 +90,9 @@ class SessionFeed:
         self.clients.discard(client)
 
     def _follow(self) -> None:
-        seen = 0
         while not self._stopping.is_set():
-            seen = self.signal.wait(seen, self.poll_seconds)
+            self._changed.wait(self.poll_seconds)
+            self._changed.clear()  # a change from now on wakes the next round
             try:
                 if not self.clients:  # nobody listening: just keep the watermark current, cheaply
                     top = self.center.max_position()
@@ -91,7 +106,7 @@ class SessionFeed:
                 continue
             if rows and self._loop is not None:
                 self.watermark = rows[-1]["position"]
-                changes = [to_change(r) for r in rows]
+                changes = [self.to_change(r) for r in rows]
                 self._loop.call_soon_threadsafe(self._fan_out, changes)
 
     def _fan_out(self, changes: list[Change]) -> None:

@@ -1,9 +1,13 @@
-"""The projection worker: `smart-exam worker`, or a child process that `serve` starts itself.
+"""The followers' own process: `smart-exam worker`, or a child process that `serve` starts itself.
 
 On a machine with two or more CPUs the projections get a process (and so a core) of their own:
 one Python process doing HTTP, commands and projections under one GIL ran start+submit at half
 the rate (measured in benchmarks/README.md). The child is supervised: restarted with backoff if it
 dies, stopped with the server, and it exits by itself if the server is killed outright.
+
+Wake-ups across the process boundary: on PostgreSQL the bus carries them (LISTEN/NOTIFY). On
+SQLite two doorbells bridge the buses: the server's inserts ring `recorded` (EVENTS_RECORDED in
+the child), the child's progress rings `applied` (FOLLOWER_PROGRESS in the server).
 """
 
 from __future__ import annotations
@@ -18,25 +22,34 @@ from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from adapters.change_signal import ChangeSignal
 from adapters.doorbell import Doorbell
-from adapters.projection_worker import COALESCE_SECONDS
+from adapters.runtime.assembly import assemble, follow_in_threads
+from adapters.runtime.bus import EVENTS_RECORDED, FOLLOWER_PROGRESS, LocalBus
+from adapters.runtime.followers import COALESCE_SECONDS
+from adapters.runtime.logs import configure_logging
 from application.config import AppSettings
-from interfaces.logs import configure_logging
 
 log = logging.getLogger(__name__)
 STOP_TIMEOUT = 10.0
 MAX_BACKOFF = 30.0
 
 
-def relay(stopping: threading.Event, wait: Callable[[float], bool], act: Callable[[], None]) -> None:
+def relay(
+    stopping: threading.Event,
+    wait: Callable[[float], bool],
+    act: Callable[[], None],
+    coalesce: float = COALESCE_SECONDS,
+) -> None:
     """Until stopped: when `wait` reports a signal (and consumes it), act; a signal that arrives
     while acting is kept for the next round, so nothing is missed. At most one round per
-    COALESCE_SECONDS, like the projections themselves: a burst costs one wake-up, not hundreds."""
+    `coalesce` seconds, like the followers themselves: a burst of inserts costs one wake-up, not
+    hundreds. Progress needs none: each follower rings at most once per COALESCE_SECONDS, and
+    a pause after one follower's ring would delay the next one's (the live feed waits on it)."""
     while not stopping.is_set():
         if wait(1.0):
             act()
-            stopping.wait(COALESCE_SECONDS)
+            if coalesce:
+                stopping.wait(coalesce)
 
 
 def _start_relay(name: str, *args: Any) -> None:
@@ -49,21 +62,21 @@ def run_worker(
     recorded: Doorbell | None = None,
     applied: Doorbell | None = None,
 ) -> None:
-    """Project (and run the expiry sweep) until SIGTERM/SIGINT, or until the parent is gone.
-    As the server's child: `recorded` wakes the projections the moment the server records an
-    event, and `applied` tells the server's live feed that the read models changed."""
-    from interfaces.bootstrap import bootstrap
-
+    """Run the followers (and the expiry sweep) until SIGTERM/SIGINT, or until the parent is gone.
+    As the server's child on SQLite: `recorded` wakes the followers the moment the server
+    records an event, and `applied` tells the server that the read models changed."""
     if parent_pid is not None:  # the server's child: the server stops it (Ctrl-C reaches both)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         configure_logging()
-    services = bootstrap(settings.model_copy(update={"run_projections": True, "projection_process": False}))
+    services = assemble(settings, follow_here=True)
+    follow_in_threads(services)
+    bus = services.bus
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if recorded is not None:
-        _start_relay("wake-projections", stop, recorded.wait, services.wake_workers)
+        _start_relay("wake-followers", stop, recorded.wait, lambda: bus.publish(EVENTS_RECORDED, {}))
     if applied is not None:
-        services.changes.listen(applied.set)  # rung once per applied batch; never blocks
+        bus.subscribe(FOLLOWER_PROGRESS, lambda _payload: applied.set())  # never blocks
     services.start()
     log.info("projection worker running (pid %d)", os.getpid())
     try:
@@ -81,16 +94,17 @@ def run_worker(
 class ProjectionProcess:
     """Starts `run_worker` in a child process and keeps it running until stop()."""
 
-    def __init__(self, settings: AppSettings, recorder: object, changes: ChangeSignal) -> None:
+    def __init__(self, settings: AppSettings, recorder: object, bus: LocalBus) -> None:
         self.settings = settings
         self._context = multiprocessing.get_context("spawn")  # no forked threads or sockets
+        self._bridged = not settings.uses_postgres  # PostgreSQL: the bus crosses processes itself
         self._recorded = Doorbell()  # server -> child: events were recorded
         self._applied = Doorbell()  # child -> server: the read models changed
         self._recorder = recorder
         register = getattr(recorder, "register", None)  # SQLite: our inserts ring `recorded`
-        if register is not None:
+        if register is not None and self._bridged:
             register(self._recorded)
-        self._changes = changes
+        self._bus = bus
         self._process: BaseProcess | None = None
         self._stopping = threading.Event()
         self._supervisor = threading.Thread(target=self._supervise, daemon=True, name="projection-process")
@@ -102,13 +116,21 @@ class ProjectionProcess:
     def start(self) -> None:
         self._spawn()
         self._supervisor.start()
-        applied = self._applied
-        _start_relay("views-changed", self._stopping, applied.wait, self._changes.notify)
+        if self._bridged:
+            progress = {"name": None, "position": None}  # the doorbell cannot say which or where
+            publish = self._bus.publish
+            _start_relay(
+                "followers-progress",
+                self._stopping,
+                self._applied.wait,
+                lambda: publish(FOLLOWER_PROGRESS, progress),
+                0.0,
+            )
 
     def _spawn(self) -> None:
         self._process = self._context.Process(
             target=run_worker,
-            args=(self.settings, os.getpid(), self._recorded, self._applied),
+            args=(self.settings, os.getpid(), *((self._recorded, self._applied) if self._bridged else ())),
             name="smart-exam-projections",
             daemon=True,
         )
