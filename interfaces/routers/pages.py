@@ -18,11 +18,10 @@ from interfaces.deps import OptionalActorDep
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).parent.parent / "templates"
 STAFF = ("proctor", "supervisor", "admin")
+# Only pages that exist: the settings page (issue 13) and the audit page add their links here.
 NAV = [
     ("/exams", "Exams", None),
     ("/proctor-center", "Proctor Center", STAFF),
-    ("/admin/settings", "Settings", ("admin",)),
-    ("/audit", "Audit", ("auditor", "admin")),
 ]
 
 
