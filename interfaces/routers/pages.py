@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from application.access import Actor
-from interfaces.deps import OptionalActorDep
+from interfaces.deps import OptionalActorDep, ServicesDep
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).parent.parent / "templates"
@@ -86,8 +86,20 @@ def exams_page(request: Request, actor: OptionalActorDep) -> Response:
 
 
 @router.get("/exam/{attempt_id}")
-def exam_page(request: Request, attempt_id: UUID, actor: OptionalActorDep) -> Response:
-    return _page(request, actor, ("candidate",), "exam", "Exam", attempt_id=attempt_id)
+def exam_page(
+    request: Request, attempt_id: UUID, actor: OptionalActorDep, services: ServicesDep
+) -> Response:
+    settings = services.settings
+    return _page(
+        request,
+        actor,
+        ("candidate",),
+        "exam",
+        "Exam",
+        attempt_id=attempt_id,
+        videoRecording=str(settings.enable_video_recording).lower(),
+        chunkSeconds=settings.chunk_seconds,
+    )
 
 
 @router.get("/proctor-center")
