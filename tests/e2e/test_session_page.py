@@ -120,12 +120,16 @@ def test_no_dead_links_and_every_timeline_filter_matches(
     live_server: Any, browser: Any, fresh_exam: Any
 ) -> None:
     """Every same-site link on the candidate's and the staff's pages leads to a page (no 404),
-    and each timeline filter shows at least one item, all of its own category."""
+    no page throws a script error, and each timeline filter shows at least one item, all of
+    its own category."""
     from playwright.sync_api import expect
 
     title = fresh_exam()
     candidate_ctx, admin_ctx = new_context(browser), new_context(browser)
     try:
+        errors: list[str] = []
+        for ctx in (candidate_ctx, admin_ctx):
+            ctx.on("page", lambda page: page.on("pageerror", lambda err: errors.append(f"{page.url}: {err}")))
         candidate = login(candidate_ctx, live_server, "candidate")
         links = same_site_links(candidate, live_server.url)
         attempt_id = start_exam(candidate, live_server, title)
@@ -163,6 +167,7 @@ def test_no_dead_links_and_every_timeline_filter_matches(
             shown = admin.locator(f"[data-testid=timeline-item][data-category={category}]")
             expect(shown.first).to_be_visible(timeout=5_000)
             expect(items).to_have_count(shown.count())
+        assert errors == [], errors
     finally:
         admin_ctx.close()
         candidate_ctx.close()
