@@ -109,3 +109,27 @@ def check_segment(chunks: list[dict[str, Any]], segment: int) -> None:
         assert c["mime"].startswith("video/"), c["mime"]
     assert chunk_bytes(mine[0])[:4] == EBML_MAGIC, chunk_bytes(mine[0])[:8].hex()
     assert [c["final"] for c in mine] == [False] * (len(mine) - 1) + [True]
+
+# The composition the exam page will use: ProctoringClient (camera + snapshots) + startRecording.
+START_RECORDING = """async ({ attemptId }) => {
+  const { ProctoringClient } = await import("/static/lib/proctoring/index.js");
+  const { startRecording } = await import("/static/lib/recording/index.js");
+  const video = Object.assign(document.createElement("video"), { muted: true, playsInline: true });
+  const panel = document.createElement("div");
+  document.body.append(video, panel);
+  const client = new ProctoringClient({ attemptId, snapshotIntervalSeconds: 600, video });
+  const recording = await startRecording({ client, chunkSeconds: 1, indicatorIn: panel });
+  const acked = [];
+  recording.uploader.addEventListener("acked", ({ detail }) => acked.push(detail));
+  window.__rec = { client, recording, acked };
+  return client.start();
+}"""
+
+STOP_RECORDING = """async () => {
+  const { client, recording, acked } = window.__rec;
+  const stopped = recording.stop();
+  client.stop();
+  await stopped;
+  return { acked, camera: client.state, recorder: recording.recorder.state,
+    backlog: recording.uploader.backlog };
+}"""

@@ -25,7 +25,9 @@ from recording_js import (
     DRAINED,
     LIST,
     RECORD,
+    START_RECORDING,
     START_UPLOADER,
+    STOP_RECORDING,
     UPLOADER_STATE,
     check_segment,
     chunk_bytes,
@@ -179,3 +181,42 @@ def test_uploader_sends_what_the_last_page_left_and_stops_when_closed_or_forbidd
     page.wait_for_timeout(500)
     assert sent == [closed_id, forbidden_id], "a stopped queue sends nothing more"
     assert page.evaluate(UPLOADER_STATE)["state"] == "stopped"
+
+
+def test_recording_follows_the_proctoring_camera_and_flushes_on_stop(
+    context: Any, live_server: LiveServer
+) -> None:
+    from playwright.sync_api import expect
+
+    page = login(context, live_server, "candidate")
+    attempt_id = str(uuid.uuid4())
+    finals: list[tuple[int, int]] = []
+
+    def chunk_route(route: Any) -> None:
+        query = parse_qs(urlparse(route.request.url).query)
+        if route.request.headers.get("x-chunk-final"):
+            finals.append((int(query["segment"][0]), int(query["seq"][0])))
+        route.fulfill(status=201, content_type="application/json", body="{}")
+
+    page.route(CHUNK_ROUTE, chunk_route)
+    assert page.evaluate(START_RECORDING, {"attemptId": attempt_id}) is True
+    indicator = page.get_by_test_id("recording-indicator")
+    expect(indicator).to_have_attribute("aria-live", "polite")
+    expect(indicator).to_have_attribute("data-state", "recording")
+    expect(indicator).to_contain_text("Recording")
+    page.wait_for_function("() => window.__rec.acked.length >= 2")
+
+    # A camera restart ends the segment (its last chunk flushed) and starts the next one.
+    assert page.evaluate("() => window.__rec.client.retryCamera()") is True
+    page.wait_for_function("() => window.__rec.acked.some((a) => a.segment === 1)")
+    done = page.evaluate(STOP_RECORDING)
+
+    assert done["camera"] == "stopped" and done["recorder"] == "stopped"
+    assert done["backlog"] == 0 and page.evaluate(LIST, {"attemptId": attempt_id}) == []
+    keys = sorted((a["segment"], a["seq"]) for a in done["acked"])
+    for segment in (0, 1):
+        seqs = [seq for (k, seq) in keys if k == segment]
+        assert seqs == list(range(len(seqs))) and seqs, keys
+    assert finals == [(0, max(s for k, s in keys if k == 0)), (1, max(s for k, s in keys if k == 1))]
+    expect(indicator).to_have_attribute("data-backlog", "0")
+    expect(indicator).to_have_attribute("data-state", "stopped")
