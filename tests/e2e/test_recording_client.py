@@ -68,7 +68,10 @@ def test_recorder_fills_the_outbox_in_segments_that_survive_a_reload(
         joined.write_bytes(b"".join(chunk_bytes(c) for c in first["stored"]))
         run = subprocess.run([ffmpeg, "-v", "error", "-i", str(joined), "-f", "null", "-"],
                              capture_output=True, text=True, timeout=60)  # fmt: skip
-        assert run.returncode == 0 and not run.stderr.strip(), run.stderr[-2000:]
+        # Decoder errors fail; the null muxer's complaint about Chromium's repeated timestamps
+        # ("non monotonically increasing dts", seen on some runs) is about muxing, not the data.
+        problems = [ln for ln in run.stderr.splitlines() if "non monotonically increasing dts" not in ln]
+        assert run.returncode == 0 and not problems, run.stderr[-2000:]
 
     # A reload: the outbox still holds every chunk, byte for byte; the next recorder session is
     # segment 1 and starts its own container.

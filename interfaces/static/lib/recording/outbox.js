@@ -6,6 +6,8 @@
 //   put(chunk)                      chunk: {attemptId, segment, seq, blob, sha256, mime, size,
 //                                   startedAt, recordedAt, final}; committed durably before it resolves
 //   pending(attemptId) -> chunks    ordered by (segment, seq)
+//   keys(attemptId) -> [[attemptId, segment, seq], …]   the same order, without reading chunks
+//   get(attemptId, segment, seq) -> chunk | undefined
 //   count(attemptId) -> n
 //   delete(attemptId, segment, seq) after the server acknowledged it
 //   clear(attemptId)                every chunk of the attempt (the server closed the recording)
@@ -60,6 +62,14 @@ export class Outbox {
 
   pending(attemptId) {
     return done(this._tx([CHUNKS], "readonly").objectStore(CHUNKS).getAll(ofAttempt(attemptId)));
+  }
+
+  keys(attemptId) {
+    return done(this._tx([CHUNKS], "readonly").objectStore(CHUNKS).getAllKeys(ofAttempt(attemptId)));
+  }
+
+  get(attemptId, segment, seq) {
+    return done(this._tx([CHUNKS], "readonly").objectStore(CHUNKS).get([attemptId, segment, seq]));
   }
 
   count(attemptId) {

@@ -18,6 +18,7 @@
 //   "rejected" detail {segment, seq, status, error, detail}
 //   "retry"    detail {segment, seq, status, failures, delayMs}
 //   "closed"   detail {status, detail}        "stopped"  detail {status, detail}
+//   "error"    detail {error}   the outbox could not be read or written (retried with backoff)
 // start(); kick() (a new chunk is in the outbox); drained() -> resolves when nothing sendable is
 // left; stop().
 import { csrfHeaders, readJson, retryable } from "/static/lib/http.js";
@@ -112,24 +113,34 @@ export class ChunkUploader extends EventTarget {
     });
   }
 
+  // The oldest chunk this page may send, or null. Reads keys only, then that one chunk.
   async _next() {
-    const pending = await this.outbox.pending(this.attemptId);
-    await this._refreshBacklog(pending.length);
-    return pending.find((c) => !this._held.has(`${c.segment}:${c.seq}`)) || null;
+    const keys = await this.outbox.keys(this.attemptId);
+    await this._refreshBacklog(keys.length);
+    const key = keys.find(([, segment, seq]) => !this._held.has(`${segment}:${seq}`));
+    return key ? (await this.outbox.get(...key)) || null : null;
   }
 
   async _loop() {
+    let storageFailures = 0;
     while (!this._ended) {
-      const chunk = await this._next();
-      if (this._ended) return;
-      if (!chunk) {
-        this._setState("idle");
-        this._idle.splice(0).forEach((resolve) => resolve());
-        await this._sleepUntilKicked();
-        continue;
+      try {
+        const chunk = await this._next();
+        if (this._ended) return;
+        if (!chunk) {
+          this._setState("idle");
+          this._idle.splice(0).forEach((resolve) => resolve());
+          await this._sleepUntilKicked();
+          continue;
+        }
+        this._setState("uploading");
+        await this._handle(chunk, await this._send(chunk));
+        storageFailures = 0;
+      } catch (error) { // IndexedDB failed (quota, a closed database): report, wait, try again
+        this.emit("error", { error });
+        storageFailures += 1;
+        await waitOrOnline(backoffDelay(storageFailures, { baseMs: this.baseDelayMs, capMs: this.maxDelayMs }), this._abort.signal);
       }
-      this._setState("uploading");
-      await this._handle(chunk, await this._send(chunk));
     }
   }
 
