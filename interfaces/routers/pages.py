@@ -12,16 +12,15 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from application.access import ADMINS, AUDITORS, CANDIDATES, STAFF, Actor
-from interfaces.deps import OptionalActorDep
+from application.access import CANDIDATES, STAFF, Actor
+from interfaces.deps import OptionalActorDep, ServicesDep
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).parent.parent / "templates"
+# Only pages that exist: the settings page (issue 13) and the audit page add their links here.
 NAV = [
     ("/exams", "Exams", None),
     ("/proctor-center", "Proctor Center", STAFF),
-    ("/admin/settings", "Settings", ADMINS),
-    ("/audit", "Audit", AUDITORS),
 ]
 
 
@@ -86,8 +85,20 @@ def exams_page(request: Request, actor: OptionalActorDep) -> Response:
 
 
 @router.get("/exam/{attempt_id}")
-def exam_page(request: Request, attempt_id: UUID, actor: OptionalActorDep) -> Response:
-    return _page(request, actor, CANDIDATES, "exam", "Exam", attempt_id=attempt_id)
+def exam_page(
+    request: Request, attempt_id: UUID, actor: OptionalActorDep, services: ServicesDep
+) -> Response:
+    settings = services.settings
+    return _page(
+        request,
+        actor,
+        CANDIDATES,
+        "exam",
+        "Exam",
+        attempt_id=attempt_id,
+        videoRecording=str(settings.enable_video_recording).lower(),
+        chunkSeconds=settings.chunk_seconds,
+    )
 
 
 @router.get("/proctor-center")

@@ -6,6 +6,8 @@ Fixtures (module scope unless noted):
   browser              Chromium with a fake camera that is allowed without a prompt
   browser_no_fake_ui   the same without --use-fake-ui-for-media-stream (camera prompt denied)
   context (function)   a fresh browser context of `browser`, bounded default timeouts
+  fresh_exam (function) make() -> title of a new proctored exam; attempts appended to
+                       `fresh_exam.attempts` are force-ended at teardown
 Helpers (import with `from e2e_conftest import ...`): login(context_or_page, live_server,
 username, password) -> Page, through the /login form; new_context(browser); http_json(...).
 
@@ -17,25 +19,22 @@ pytest in `unshare -n`); that is checked before any browser starts.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import os
 import re
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_network import http_json, interfaces_up
 from helpers import in_ci, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,38 +62,12 @@ FAKE_UI = "--use-fake-ui-for-media-stream"
 # `from e2e_conftest import login, new_context, ...` (registered below, stable whatever the order).
 sys.modules.setdefault("e2e_conftest", sys.modules[__name__])
 
-# Loopback only: never send anything through a proxy from these tests.
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
 
 # -- markers and the network rule ------------------------------------------------------------
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if E2E_DIR in Path(str(item.path)).resolve().parents and item.get_closest_marker("browser") is None:
             item.add_marker(pytest.mark.browser)
-
-
-_IFF_UP = 0x1
-_SIOCGIFFLAGS = 0x8913
-
-
-def interfaces_up() -> list[str]:
-    """Names of the network interfaces that are up in THIS network namespace.
-
-    /sys/class/net is not used: after `unshare -n` without remounting sysfs it still lists the
-    parent namespace's devices. if_nameindex() and SIOCGIFFLAGS ask the kernel for the caller's
-    namespace."""
-    up = []
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        for _, name in socket.if_nameindex():
-            try:
-                req = struct.pack("16sH", name.encode()[:15], 0)
-                flags = struct.unpack("16sH", fcntl.ioctl(s.fileno(), _SIOCGIFFLAGS, req)[:18])[1]
-            except OSError:
-                continue
-            if flags & _IFF_UP:
-                up.append(name)
-    return up
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -115,28 +88,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def http_json(
-    method: str, url: str, body: Any = None, token: str | None = None, timeout: float = 10.0
-) -> tuple[int, Any]:
-    """A small JSON client for fixtures and checks (no proxy, bounded)."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with _NO_PROXY.open(req, timeout=timeout) as res:
-            raw = res.read()
-            return res.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as err:
-        raw = err.read()
-        try:
-            return err.code, json.loads(raw) if raw else None
-        except ValueError:
-            return err.code, raw.decode(errors="replace")
 
 
 @dataclass
@@ -274,6 +225,32 @@ def context(browser: Any) -> Iterator[Any]:
     finally:
         with contextlib.suppress(Exception):
             ctx.close()
+
+
+@pytest.fixture
+def fresh_exam(live_server: LiveServer) -> Iterator[Any]:
+    """make() creates a proctored exam (as the admin) with a unique title; every attempt id a test
+    appends to `fresh_exam.attempts` is force-ended at teardown, so the next test starts with no
+    active session (the Proctor Center then shows its sample cards)."""
+    admin = live_server.token("admin")
+    attempts: list[str] = []
+
+    def make() -> str:
+        title = f"E2E proctoring {uuid.uuid4().hex[:8]}"
+        status, body = live_server.api("POST", "/api/exams", {
+            "title": title, "durationSeconds": 1800, "proctoringEnabled": True,
+            "questions": [{"id": "q1", "text": "Two plus two?", "choices": ["3", "4"], "answer": 1}],
+        }, token=admin)  # fmt: skip
+        assert status == 201, (status, body)
+        return title
+
+    make.attempts = attempts  # type: ignore[attr-defined]
+    yield make
+    for attempt_id in attempts:
+        status, body = live_server.api(
+            "POST", f"/api/attempt-control/{attempt_id}/force-end", {"reason": "e2e cleanup"}, token=admin
+        )
+        assert status in (200, 409), (status, body)
 
 
 def login(context_or_page: Any, live_server: LiveServer, username: str, password: str = DEMO_PASSWORD) -> Any:

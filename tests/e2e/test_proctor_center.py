@@ -12,115 +12,40 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from e2e_conftest import login, new_context
+from proctor_pages import (
+    REAL_CARD,
+    SAMPLE_CARD,
+    TIMINGS,
+    answer_dialog,
+    clocked,
+    image_loaded,
+    report_timings,
+    start_exam,
+    wait_count_above,
+)
 
 pytestmark = pytest.mark.browser
-
-E2E_CONFTEST = Path(__file__).resolve().with_name("conftest.py")
-REAL_CARD = "[data-testid=session-card]:not(:has([data-testid=sample-badge]))"
-SAMPLE_CARD = "[data-testid=session-card]:has([data-testid=sample-badge])"
-TIMINGS: dict[str, float] = {}
-
-
-# -- helpers ---------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def e2e(request: pytest.FixtureRequest) -> Any:
-    """The e2e conftest module (for login/new_context): looked up by path, because several
-    conftest.py files share the module name `conftest`."""
-    for plugin in request.config.pluginmanager.get_plugins():
-        file = getattr(plugin, "__file__", None)
-        if file and Path(file).resolve() == E2E_CONFTEST:
-            return plugin
-    raise RuntimeError(f"{E2E_CONFTEST} is not loaded")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _report_timings() -> Iterator[None]:
-    yield
-    if TIMINGS:
-        print("\nproctor-center timings (s): " + ", ".join(f"{k}={v:.2f}" for k, v in TIMINGS.items()))
+    yield from report_timings()
 
 
-def clocked(name: str, wait: Callable[[], Any]) -> Any:
-    start = time.monotonic()
-    result = wait()
-    TIMINGS[name] = time.monotonic() - start
-    return result
-
-
-@pytest.fixture
-def fresh_exam(live_server: Any) -> Iterator[Callable[[], str]]:
-    """Creates exams (as the admin, Bearer token) with unique titles; force-ends, at teardown,
-    every attempt any test registered with `fresh_exam.attempts`."""
-    admin = live_server.token("admin")
-    attempts: list[str] = []
-
-    def make() -> str:
-        title = f"E2E proctoring {uuid.uuid4().hex[:8]}"
-        status, body = live_server.api("POST", "/api/exams", {
-            "title": title, "durationSeconds": 1800, "proctoringEnabled": True,
-            "questions": [{"id": "q1", "text": "Two plus two?", "choices": ["3", "4"], "answer": 1}],
-        }, token=admin)  # fmt: skip
-        assert status == 201, (status, body)
-        return title
-
-    make.attempts = attempts  # type: ignore[attr-defined]
-    yield make
-    for attempt_id in attempts:
-        status, body = live_server.api(
-            "POST", f"/api/attempt-control/{attempt_id}/force-end", {"reason": "e2e cleanup"}, token=admin
-        )
-        assert status in (200, 409), (status, body)
-
-
-def new_context(e2e: Any, browser: Any) -> Any:
-    return e2e.new_context(browser)
-
-
-def start_exam(page: Any, live_server: Any, title: str) -> str:
-    """The candidate starts `title` from the /exams page; returns the attempt id."""
-    page.goto(f"{live_server.url}/exams")
-    card = page.get_by_test_id("exam-card").filter(has_text=title)
-    card.get_by_role("button", name="Start").click()
-    page.wait_for_url(re.compile(r"/exam/[0-9a-f-]{36}$"), timeout=10_000)
-    return page.url.rsplit("/", 1)[1]
-
-
-def answer_dialog(page: Any, text: str) -> None:
-    dialog = page.get_by_test_id("action-dialog")
-    dialog.get_by_test_id("dialog-text").fill(text)
-    dialog.get_by_test_id("dialog-confirm").click()
-
-
-def image_loaded(locator: Any) -> bool:
-    return bool(locator.evaluate("img => img.complete && img.naturalWidth > 0"))
-
-
-def wait_count_above(locator: Any, value: int, timeout_s: float) -> int:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        now = int(locator.inner_text() or 0)
-        if now > value:
-            return now
-        time.sleep(0.2)
-    raise AssertionError(f"{locator} stayed at {locator.inner_text()} (wanted > {value}) for {timeout_s} s")
-
-
-# -- tests -----------------------------------------------------------------------------------
 def test_live_card_snapshots_warn_flag_terminate(
-    e2e: Any, live_server: Any, browser: Any, fresh_exam: Any
+    live_server: Any, browser: Any, fresh_exam: Any
 ) -> None:
     from playwright.sync_api import expect
 
     title = fresh_exam()
-    proctor_ctx, candidate_ctx = new_context(e2e, browser), new_context(e2e, browser)
+    proctor_ctx, candidate_ctx = new_context(browser), new_context(browser)
     try:
-        proctor = e2e.login(proctor_ctx, live_server, "proctor")
+        proctor = login(proctor_ctx, live_server, "proctor")
         proctor.goto(f"{live_server.url}/proctor-center")
         # nothing is active yet: the two sample cards, clearly marked, their actions disabled
         expect(proctor.locator(SAMPLE_CARD)).to_have_count(2, timeout=5_000)
@@ -132,7 +57,7 @@ def test_live_card_snapshots_warn_flag_terminate(
         )
         proctor.evaluate("window.__sameDocument = true")
 
-        candidate = e2e.login(candidate_ctx, live_server, "candidate")
+        candidate = login(candidate_ctx, live_server, "candidate")
         candidate.goto(f"{live_server.url}/exams")
         start_button = (
             candidate.get_by_test_id("exam-card").filter(has_text=title).get_by_role("button", name="Start")
@@ -209,101 +134,18 @@ def test_live_card_snapshots_warn_flag_terminate(
         proctor_ctx.close()
 
 
-def test_session_detail_page(e2e: Any, live_server: Any, browser: Any, fresh_exam: Any) -> None:
-    from playwright.sync_api import expect
-
-    title = fresh_exam()
-    proctor_ctx, candidate_ctx = new_context(e2e, browser), new_context(e2e, browser)
-    try:
-        candidate = e2e.login(candidate_ctx, live_server, "candidate2")
-        attempt_id = start_exam(candidate, live_server, title)
-        fresh_exam.attempts.append(attempt_id)
-
-        proctor = e2e.login(proctor_ctx, live_server, "proctor")
-        proctor.goto(f"{live_server.url}/proctor-center")
-        card = proctor.locator(f"[data-testid=session-card][data-attempt-id='{attempt_id}']")
-        expect(card).to_be_visible(timeout=5_000)
-        card.get_by_role("link", name=re.compile("View")).click()
-        proctor.wait_for_url(f"**/proctor-center/session/{attempt_id}")
-        proctor.evaluate("window.__sameDocument = true")
-
-        expect(proctor.get_by_test_id("candidate-name")).to_have_text("Robin Candidate")
-        expect(proctor.locator("#exam")).to_have_text(title)
-        expect(proctor.get_by_test_id("session-status")).to_have_text("Active")
-        # the reserved live-video area and the link to the recording page
-        video = proctor.get_by_test_id("live-video")
-        expect(video).to_have_count(1)
-        assert video.evaluate("v => v.muted && v.autoplay && v.playsInline")
-        expect(proctor.locator("#live").get_by_test_id("live-status")).to_have_text(
-            re.compile("^(Live|Reconnecting|Offline)$")
-        )
-        expect(proctor.get_by_role("link", name="Recording")).to_have_attribute(
-            "href", f"/proctor-center/recording/{attempt_id}"
-        )
-
-        # screenshots (latest first) and the timeline
-        shots = proctor.get_by_test_id("screenshot")
-        expect(shots.first).to_be_visible(timeout=10_000)
-        deadline = time.monotonic() + 3
-        while not image_loaded(shots.first) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert image_loaded(shots.first), "the screenshot is a broken image"
-        items = proctor.get_by_test_id("timeline-item")
-        expect(items.first).to_be_visible()
-        expect(proctor.locator("[data-testid=timeline-item][data-category=lifecycle]").first).to_be_visible()
-
-        # click-to-preview
-        shots.first.click()
-        preview = proctor.locator("dialog#preview")
-        expect(preview).to_be_visible()
-        expect(proctor.get_by_test_id("screenshot-preview")).to_have_attribute(
-            "src", shots.first.get_attribute("src") or ""
-        )
-        preview.get_by_role("button", name="Close").click()
-        expect(preview).to_be_hidden()
-
-        # new screenshots arrive live (stream-driven re-fetch, no reload), latest first
-        before = shots.count()
-        newest = shots.first.get_attribute("data-snapshot-id")
-        start = time.monotonic()
-        expect(shots).not_to_have_count(before, timeout=15_000)
-        TIMINGS["detail_new_screenshot"] = time.monotonic() - start
-        assert shots.first.get_attribute("data-snapshot-id") != newest
-        assert proctor.evaluate("window.__sameDocument === true"), "the session page was reloaded"
-
-        # actions from the detail page: warn reaches the candidate and lands on the timeline
-        timeline_before = items.count()
-        proctor.locator("#actions button[data-action=warn]").click()
-        sent = time.monotonic()
-        answer_dialog(proctor, "Second warning from the detail page")
-        expect(candidate.get_by_test_id("warn-overlay")).to_be_visible(timeout=2_000)
-        TIMINGS["detail_warn_reaches_candidate"] = time.monotonic() - sent
-        expect(items).not_to_have_count(timeline_before, timeout=3_000)
-        expect(proctor.locator("[data-testid=timeline-item][data-category=action]").first).to_be_visible()
-
-        proctor.locator("#actions button[data-action=terminate]").click()
-        answer_dialog(proctor, "Ended from the detail page")
-        expect(proctor.get_by_test_id("session-status")).to_contain_text("Cancelled", timeout=3_000)
-        expect(proctor.locator("#actions button[data-action=warn]")).to_be_disabled()
-        expect(proctor.locator("#actions button[data-action=terminate]")).to_be_disabled()
-        expect(candidate.get_by_test_id("exam-ended")).to_be_visible(timeout=5_000)
-    finally:
-        candidate_ctx.close()
-        proctor_ctx.close()
-
-
 def test_filter_sort_and_samples_refuse_actions(
-    e2e: Any, live_server: Any, browser: Any, fresh_exam: Any
+    live_server: Any, browser: Any, fresh_exam: Any
 ) -> None:
     from playwright.sync_api import expect
 
     title = fresh_exam()
-    proctor_ctx = new_context(e2e, browser)
+    proctor_ctx = new_context(browser)
     contexts = [proctor_ctx]
     # every thumbnail fails to load here: the cards must fall back to the initials avatar
     proctor_ctx.route("**/api/Proctor/snapshot-file/**", lambda route: route.fulfill(status=404, body=""))
     try:
-        proctor = e2e.login(proctor_ctx, live_server, "proctor")
+        proctor = login(proctor_ctx, live_server, "proctor")
         proctor.goto(f"{live_server.url}/proctor-center")
         expect(proctor.locator(SAMPLE_CARD)).to_have_count(2, timeout=5_000)
         # the server refuses actions on samples too (409), not only the disabled buttons
@@ -317,9 +159,9 @@ def test_filter_sort_and_samples_refuse_actions(
         assert status == 409, (status, body)
 
         for username in ("candidate", "candidate2"):
-            ctx = new_context(e2e, browser)
+            ctx = new_context(browser)
             contexts.append(ctx)
-            page = e2e.login(ctx, live_server, username)
+            page = login(ctx, live_server, username)
             fresh_exam.attempts.append(start_exam(page, live_server, title))
         real = proctor.locator(REAL_CARD)
         expect(real).to_have_count(2, timeout=3_000)

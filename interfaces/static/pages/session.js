@@ -1,12 +1,15 @@
 // One proctoring session: header, risk, screenshots, timeline, actions.
 // Live: follows the same SSE stream as the Proctor Center and re-fetches the detail when a change
 // for this attempt arrives (no polling).
+import { api } from "/static/lib/http.js";
+import { $, announce, boot, el, toast } from "/static/lib/dom.js";
+import { fmtDateTime, fmtTime } from "/static/lib/format.js";
+import { openStream, streamBadge } from "/static/lib/sse.js";
 import {
-  api, boot, el, fmtTime, networkText, proctorAction, reasonLabel, riskLevel, showStream, toast,
-} from "/static/api.js";
+  ACTING_ROLES, networkText, proctorAction, reasonLabel, riskLevel, syncActionButtons,
+} from "/static/lib/proctor-ui.js";
 
 const attemptId = boot().attempt_id;
-const $ = (id) => document.getElementById(id);
 const SHOTS_SHOWN = 24;
 
 let detail = null;
@@ -16,15 +19,6 @@ let shotIds = "";
 let showAllShots = false;
 let previewIndex = 0;
 let timelineKey = "";
-
-function announce(text) {
-  $("announce").textContent = "";
-  setTimeout(() => { $("announce").textContent = text; }, 50);
-}
-
-function fmtDateTime(iso) {
-  return iso ? new Date(iso).toLocaleString() : "—";
-}
 
 // ---- rendering -----------------------------------------------------------------------------------
 
@@ -49,15 +43,10 @@ function renderHeader(s) {
     el("li", { "data-testid": "risk-reason" }, `${reasonLabel(r.type)} ×${r.count}`,
       el("span", { class: "muted" }, ` (+${r.points})`)));
   $("reasons").replaceChildren(...(reasons.length ? reasons : [el("li", { class: "muted" }, "No concerns recorded")]));
-  const active = s.status === "Active";
   for (const button of $("actions").querySelectorAll("button[data-action]")) {
-    const kind = button.dataset.action;
-    const allowed = !s.isSample && canAct && (kind === "flag" || active);
-    button.disabled = !allowed;
     button.setAttribute("aria-label", `${button.textContent} ${s.candidateName}`);
-    button.title = s.isSample ? "Sample session: actions are disabled"
-      : !canAct ? "Only proctors and admins can do this" : allowed ? "" : "The session has ended";
   }
+  syncActionButtons($("actions"), s, canAct);
 }
 
 function renderLive(live, recording) {
@@ -207,38 +196,25 @@ for (const button of $("actions").querySelectorAll("button[data-action]")) {
 
 // ---- stream --------------------------------------------------------------------------------------
 
-let source = null;
-let retry = 0;
-function connect() {
-  showStream($("stream-state"), retry ? "reconnecting" : "connecting");
-  source = new EventSource("/api/Proctor/sessions/stream");
-  source.addEventListener("open", () => { retry = 0; showStream($("stream-state"), "connected"); });
-  source.addEventListener("snapshot", (e) => {
-    const data = JSON.parse(e.data);
-    const mine = data.sessions.find((s) => s.attemptId === attemptId);
-    if (!mine || (mine.position ?? 0) > position) load(); // catch up on anything missed while away
-  });
-  source.addEventListener("session", (e) => {
-    const s = JSON.parse(e.data);
-    if (s.attemptId === attemptId && (s.position ?? 0) > position) { settleTries = 0; load(); }
-  });
-  source.addEventListener("error", () => {
-    retry += 1;
-    showStream($("stream-state"), "reconnecting");
-    if (source.readyState === EventSource.CLOSED) {
-      source.close();
-      const delay = Math.min(30000, 1000 * 2 ** Math.min(retry, 5)) * (0.5 + Math.random() / 2);
-      setTimeout(async () => { await load(); connect(); }, delay);
-    }
-  });
-}
-
+let stream = null;
 (async () => {
   try {
     const me = await api("/api/auth/me");
-    canAct = ["proctor", "admin"].includes(me.role);
+    canAct = ACTING_ROLES.includes(me.role);
   } catch { /* the server still authorizes every action */ }
   await load();
-  connect();
+  stream = openStream("/api/Proctor/sessions/stream", {
+    onState: streamBadge($("stream-state")),
+    beforeReopen: load, // a fresh stream sends a new snapshot, not the changes missed meanwhile
+    events: {
+      snapshot: (data) => {
+        const mine = data.sessions.find((s) => s.attemptId === attemptId);
+        if (!mine || (mine.position ?? 0) > position) load(); // catch up on anything missed while away
+      },
+      session: (s) => {
+        if (s.attemptId === attemptId && (s.position ?? 0) > position) { settleTries = 0; load(); }
+      },
+    },
+  });
 })();
-window.addEventListener("pagehide", () => source?.close());
+window.addEventListener("pagehide", () => stream?.close());

@@ -1,6 +1,7 @@
 // Login page: posts the form to /api/auth/login, then goes to ?next= (same-site paths only)
 // or to the start page of the role.
-import { api, ApiError } from "/static/api.js";
+import { api, ApiError } from "/static/lib/http.js";
+import { setBusy } from "/static/lib/dom.js";
 
 const STAFF = ["proctor", "supervisor", "admin"];
 const form = document.getElementById("login-form");
@@ -39,8 +40,7 @@ form.addEventListener("submit", async (event) => {
   const username = user.value.trim();
   if (!username) return showError("Enter your username.", user);
   if (!pass.value) return showError("Enter your password.", pass);
-  submit.disabled = true;
-  submit.textContent = "Logging in…";
+  const restore = setBusy(submit, "Logging in…");
   try {
     const me = await api("/api/auth/login", { method: "POST", json: { username, password: pass.value } });
     location.assign(safeNext() || homeFor(me.role));
@@ -52,8 +52,7 @@ form.addEventListener("submit", async (event) => {
     else showError("Could not reach the server. Check your connection and try again.");
     pass.value = "";
   }
-  submit.disabled = false;
-  submit.textContent = "Log in";
+  restore();
 });
 
 user.focus();

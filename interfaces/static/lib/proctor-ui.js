@@ -1,70 +1,8 @@
-// Shared helpers for every page: JSON API calls with the CSRF header, boot data, toasts.
-export function cookie(name) {
-  const hit = document.cookie.split("; ").find((c) => c.startsWith(name + "="));
-  return hit ? decodeURIComponent(hit.slice(name.length + 1)) : "";
-}
+// Shared by the staff pages (Proctor Center, session page): the flag / warn / terminate dialog
+// and the labels for risk, reasons and network state.
+import { api } from "/static/lib/http.js";
+import { el, toast } from "/static/lib/dom.js";
 
-export class ApiError extends Error {
-  constructor(status, error, detail) {
-    super(detail || error);
-    this.status = status;
-    this.error = error;
-  }
-}
-
-// fetch wrapper: sends cookies + X-CSRF-Token, parses {"error","detail"} into ApiError.
-export async function api(path, { method = "GET", json, body, headers = {}, signal } = {}) {
-  const h = { ...headers };
-  if (method !== "GET" && method !== "HEAD") h["X-CSRF-Token"] = cookie("se_csrf");
-  if (json !== undefined) {
-    h["Content-Type"] = "application/json";
-    body = JSON.stringify(json);
-  }
-  const res = await fetch(path, { method, headers: h, body, signal, credentials: "same-origin" });
-  if (res.status === 401 && !path.startsWith("/api/auth/login")) {
-    location.href = "/login?next=" + encodeURIComponent(location.pathname);
-  }
-  const text = await res.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    // a proxy's HTML error page, say: report it as an ApiError, never a SyntaxError
-  }
-  if (!res.ok) throw new ApiError(res.status, data?.error || "Error", data?.detail || res.statusText);
-  return data;
-}
-
-export function boot() {
-  return JSON.parse(document.getElementById("main").dataset.boot || "{}");
-}
-
-export function toast(message, kind = "info", ms = 5000) {
-  const box = document.getElementById("toasts");
-  const el = document.createElement("div");
-  el.className = `toast ${kind}`;
-  el.textContent = message;
-  box.append(el);
-  setTimeout(() => el.remove(), ms);
-}
-
-export function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "dataset") Object.assign(node.dataset, v);
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? "" : String(v));
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-}
-
-export function fmtTime(iso) {
-  return iso ? new Date(iso).toLocaleTimeString() : "—";
-}
-
-// ---- Proctor helpers (Proctor Center + session page) -------------------------------------------
 // askText: a modal <dialog> asking for one text; resolves to the text, or null when cancelled.
 export function askText({ title, description = "", label, confirm = "OK", danger = false, required = false,
   placeholder = "", maxLength = 2000 }) {
@@ -112,6 +50,21 @@ export function networkText(n) {
   return n ? `${n} network interruption${n === 1 ? "" : "s"}` : "Network stable";
 }
 
+// Only proctors and admins act; a supervisor watches.
+export const ACTING_ROLES = ["proctor", "admin"];
+
+// Enables the flag/warn/terminate buttons under `root` for session `s` and explains why not.
+export function syncActionButtons(root, s, canAct) {
+  const active = s.status === "Active";
+  for (const button of root.querySelectorAll("button[data-action]")) {
+    const kind = button.dataset.action;
+    const allowed = !s.isSample && canAct && (kind === "flag" || active);
+    button.disabled = !allowed;
+    button.title = s.isSample ? "Sample session: actions are disabled"
+      : !canAct ? "Only proctors and admins can do this" : allowed ? "" : "The session has ended";
+  }
+}
+
 // Flag / warn / terminate one session: asks for the text, calls the API, reports with a toast.
 // Resolves true when the action was done.
 export async function proctorAction(kind, session) {
@@ -136,12 +89,4 @@ export async function proctorAction(kind, session) {
     toast(`Could not ${kind === "terminate" ? "terminate" : kind}: ${err.message}`, "error");
     return false;
   }
-}
-
-// Live connection indicator for an EventSource: sets text + class on `node`.
-export function showStream(node, state) {
-  if (!node) return;
-  node.dataset.state = state;
-  node.textContent = { connected: "● Live updates", connecting: "○ Connecting…", reconnecting: "○ Reconnecting…" }[state] || state;
-  node.className = "badge stream-" + state;
 }

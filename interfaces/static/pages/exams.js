@@ -1,24 +1,19 @@
 // Exams page: the list of exams; a candidate starts (or resumes) an attempt from here.
-import { api, toast, el, ApiError } from "/static/api.js";
+import { api, ApiError } from "/static/lib/http.js";
+import { el, setBusy, toast } from "/static/lib/dom.js";
+import { fmtMinutes } from "/static/lib/format.js";
 
 const list = document.getElementById("exam-list");
 const intro = document.getElementById("exams-intro");
 
-function minutes(seconds) {
-  const m = Math.round(seconds / 60);
-  return m >= 1 ? `${m} min` : `${seconds} s`;
-}
-
 async function start(exam, button) {
-  button.disabled = true;
-  button.textContent = "Starting…";
+  const restore = setBusy(button, "Starting…");
   try {
     const started = await api(`/api/exams/${exam.id}/attempts`, { method: "POST" });
     location.assign(`/exam/${started.attemptId}`);
   } catch (err) {
     toast(`Could not start “${exam.title}”: ${err instanceof ApiError ? err.message : "network error"}`, "error");
-    button.disabled = false;
-    button.textContent = "Start";
+    restore();
   }
 }
 
@@ -26,7 +21,7 @@ function card(exam, isCandidate) {
   const headingId = `exam-${exam.id}-title`;
   const facts = el("ul", { class: "facts" },
     el("li", {}, `${exam.questionCount} question${exam.questionCount === 1 ? "" : "s"}`),
-    el("li", {}, `${minutes(exam.durationSeconds)}`),
+    el("li", {}, fmtMinutes(exam.durationSeconds)),
     el("li", {}, `pass mark ${exam.passMark}`),
   );
   const item = el("li", { class: "card exam-card", "data-testid": "exam-card", "aria-labelledby": headingId },
