@@ -263,10 +263,10 @@ def test_an_hour_of_chunks_snapshots_to_the_same_state() -> None:
     rec.fail("w1", "once", EPOCH)
     app.save(rec)
     assert app.snapshots is not None and list(app.snapshots.get(rec.id))
-    from_snapshot = app.repository.get(rec.id)
+    from_snapshot: Recording = app.repository.get(rec.id)
     replayed: Any = None
     for stored in app.events.get(rec.id):  # every event, deserialised, no snapshot
-        replayed = stored.mutate(replayed)
+        replayed = stored.mutate(replayed)  # type: ignore[attr-defined]
     assert state_of(from_snapshot) == state_of(replayed) == state_of(rec)
     assert from_snapshot.segment_status()[1]["missing"] == [200]
     assert from_snapshot.gaps() == rec.gaps()
