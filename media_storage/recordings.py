@@ -16,6 +16,7 @@ from pathlib import Path
 from uuid import UUID
 
 from domain.errors import InvalidInput, NotFound, UnsupportedMediaType
+from domain.recordings import MAX_SEGMENT, MAX_SEQ
 from media_storage.storage import MediaStorage, _fsync_dir, _make_folders_durably
 
 RECORDINGS = "video-recordings"
@@ -58,8 +59,8 @@ class RecordingFiles:
 
     @classmethod
     def chunk_path(cls, attempt_id: UUID, segment: int, seq: int, mime: str) -> str:
-        if not (0 <= segment <= 999 and 0 <= seq <= 999_999):
-            raise InvalidInput("segment must be 0..999 and seq 0..999999")
+        if not (0 <= segment <= MAX_SEGMENT and 0 <= seq <= MAX_SEQ):
+            raise InvalidInput(f"segment must be 0..{MAX_SEGMENT} and seq 0..{MAX_SEQ}")
         return f"{cls.folder_path(attempt_id)}/{CHUNKS}/{segment:03d}-{seq:06d}.{chunk_extension(mime)}"
 
     @classmethod
