@@ -15,7 +15,7 @@ from eventsourcing.domain import Aggregate, event
 from domain import ids
 from domain.errors import Conflict, Gone, InvalidInput
 from domain.flat_state import FlatState
-from domain.recording_timeline import Gap, find_gaps, highest_contiguous, missing_seqs, segment_map
+from domain.recording_chunks import SHA, SIZE, HeldChunks, chunk_key
 
 RECORDING, PROCESSING, READY, FAILED, DELETED = "Recording", "Processing", "Ready", "Failed", "Deleted"
 RECORDING_STATUSES = (RECORDING, PROCESSING, READY, FAILED, DELETED)
@@ -26,20 +26,12 @@ MAX_SEGMENT, MAX_SEQ = 999, 999_999  # the file layout's {segment:03d}-{seq:06d}
 SHA256 = re.compile(r"[0-9a-f]{64}")
 FIRST_RETRY, LAST_RETRY = timedelta(seconds=30), timedelta(hours=1)
 
-# One held chunk, as stored in the state: [sha256, size_bytes, received_at, mime, path]
-SHA, SIZE, AT, MIME, PATH = range(5)
-
-
-def chunk_key(segment: int, seq: int) -> str:
-    return f"{segment}:{seq}"
-
-
 def retry_delay(attempt: int) -> timedelta:
     """Backoff after the n-th failed finalization: 30 s, 1 min, 2 min ... at most 1 h."""
     return min(FIRST_RETRY * (1 << min(max(0, attempt - 1), 20)), LAST_RETRY)
 
 
-class Recording(FlatState, Aggregate):
+class Recording(HeldChunks, FlatState, Aggregate):
     """Created with the first chunk (or by whoever first needs it); one per attempt."""
 
     TOPIC = "smart_exam.Recording"
@@ -62,6 +54,7 @@ class Recording(FlatState, Aggregate):
         mime: str
         received_at: datetime
         path: str
+        final: bool  # the recorder's last chunk of this segment (it stopped: submit, camera off)
 
     class RecordingClosed(Aggregate.Event):
         TOPIC = "smart_exam.Recording.RecordingClosed"
@@ -108,6 +101,7 @@ class Recording(FlatState, Aggregate):
         self.chunk_seconds = chunk_seconds
         self.started_at = started_at
         self.chunks: dict[str, list[Any]] = {}  # chunk_key -> [sha256, size, received_at, mime, path]
+        self.final_seqs: dict[str, int] = {}  # str(segment) -> the seq of its final chunk
         self.total_bytes = 0
         self.closed_at: datetime | None = None
         self.close_reason: str | None = None
@@ -144,10 +138,12 @@ class Recording(FlatState, Aggregate):
 
     # -- chunks ----------------------------------------------------------------------------------
     def receive_chunk(
-        self, segment: int, seq: int, size_bytes: int, sha256: str, mime: str, at: datetime, path: str
-    ) -> str:
+        self, segment: int, seq: int, size_bytes: int, sha256: str, mime: str, at: datetime, path: str,
+        *, final: bool = False,
+    ) -> str:  # fmt: skip
         """NEW (ChunkReceived recorded) or DUPLICATE (the same bytes are held: nothing recorded).
-        Other bytes for a held (segment, seq): Conflict. After finalization began: Gone."""
+        Other bytes for a held (segment, seq), or a chunk after its segment's final one:
+        Conflict. After finalization began: Gone."""
         if not (0 <= segment <= MAX_SEGMENT and 0 <= seq <= MAX_SEQ):
             raise InvalidInput(f"segment must be 0..{MAX_SEGMENT} and seq 0..{MAX_SEQ}")
         if not SHA256.fullmatch(sha256):
@@ -161,60 +157,43 @@ class Recording(FlatState, Aggregate):
             if held[SHA] == sha256 and held[SIZE] == size_bytes:
                 return DUPLICATE
             raise Conflict(f"chunk {segment}/{seq} is already held with other bytes")
+        last = self.final_seqs.get(str(segment))
+        if last is not None and seq > last:
+            raise Conflict(f"segment {segment} ended with chunk {last}")
+        if final and any(held_seq > seq for held_seq in self.received().get(segment, {})):
+            raise Conflict(f"segment {segment} has chunks after {seq}, which cannot be its last")
         mime = mime.strip().lower()
         segment_mime = self.segment_mime(segment)
         if segment_mime is not None and segment_mime != mime:
             raise InvalidInput(f"segment {segment} is recorded as {segment_mime}, not {mime}")
         self._chunk_received(
             segment=segment, seq=seq, size_bytes=size_bytes, sha256=sha256, mime=mime, received_at=at,
-            path=path,
-        )
+            path=path, final=final,
+        )  # fmt: skip
         return NEW
 
     @event(ChunkReceived)
     def _chunk_received(
         self, segment: int, seq: int, size_bytes: int, sha256: str, mime: str, received_at: datetime,
-        path: str,
+        path: str, final: bool,
     ) -> None:  # fmt: skip
         self.chunks[chunk_key(segment, seq)] = [sha256, size_bytes, received_at, mime, path]
         self.total_bytes += size_bytes
+        if final:
+            self.final_seqs[str(segment)] = seq
 
-    # -- queries ---------------------------------------------------------------------------------
-    def received(self) -> dict[int, dict[int, datetime]]:
-        """segment -> seq -> received_at, for every held chunk."""
-        out: dict[int, dict[int, datetime]] = {}
-        for key, chunk in self.chunks.items():
-            segment, seq = (int(part) for part in key.split(":"))
-            out.setdefault(segment, {})[seq] = chunk[AT]
-        return {segment: dict(sorted(seqs.items())) for segment, seqs in sorted(out.items())}
-
-    def segment_mime(self, segment: int) -> str | None:
-        prefix = f"{segment}:"
-        return next((c[MIME] for k, c in self.chunks.items() if k.startswith(prefix)), None)
-
-    def chunk_paths(self, segment: int) -> list[str]:
-        """The held chunks of a segment in seq order (what exists: gaps are skipped)."""
-        seqs = sorted(self.received().get(segment, {}))
-        return [self.chunks[chunk_key(segment, seq)][PATH] for seq in seqs]
-
-    def segment_status(self) -> list[dict[str, Any]]:
-        """For the status route: per segment what is held, what is missing, the highest
-        contiguous seq (-1 when seq 0 is missing)."""
-        return [
-            {
-                "segment": segment,
-                "received": list(seqs),
-                "missing": missing_seqs(set(seqs)),
-                "highest_contiguous": highest_contiguous(set(seqs)),
-            }
-            for segment, seqs in self.received().items()
-        ]
-
-    def gaps(self, durations: dict[int, float] | None = None) -> list[Gap]:
-        return find_gaps(self.received(), self.chunk_seconds, durations)
-
-    def segment_map(self, durations: dict[int, float]) -> list[dict[str, Any]]:
-        return segment_map(self.received(), self.chunk_seconds, durations)
+    # -- work ------------------------------------------------------------------------------------
+    def is_due(self, now: datetime, grace: timedelta) -> bool:
+        """What the work list offers a finalizer (the recordings read model says the same in
+        SQL): closed and complete, or closed for the grace period; a failure whose retry time
+        came; a claim whose lease ran out. `start_finalization` still decides."""
+        if self.closed_at is None or self.result is not None or self.deleted_at is not None:
+            return False
+        if self.lease_worker is not None:
+            return not self.lease_is_held(now)
+        if self.failure_reason is not None:
+            return self.retry_after is None or now >= self.retry_after
+        return self.all_segments_final or now >= self.closed_at + grace
 
     # -- closing ---------------------------------------------------------------------------------
     def close(self, why: str, at: datetime) -> bool:

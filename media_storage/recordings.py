@@ -80,15 +80,23 @@ class RecordingFiles:
 
     def work_dir(self, attempt_id: UUID, worker: str) -> Path:
         """A fresh scratch folder for one finalization run (removed by `remove_work`)."""
-        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in worker)[:64]
-        path = self.folder(attempt_id) / f"{WORK_PREFIX}{safe}"
+        path = self._work_path(attempt_id, worker)
         shutil.rmtree(path, ignore_errors=True)  # a crashed run of the same worker
         _make_folders_durably(path)
         return path
 
-    def remove_work(self, attempt_id: UUID) -> None:
+    def remove_work(self, attempt_id: UUID, worker: str | None = None) -> None:
+        """One worker's scratch folder, or (None) every one: another worker may still be
+        running on its own after its lease ran out, so a finalizer removes only its own."""
+        if worker is not None:
+            shutil.rmtree(self._work_path(attempt_id, worker), ignore_errors=True)
+            return
         for path in self.folder(attempt_id).glob(f"{WORK_PREFIX}*"):
             shutil.rmtree(path, ignore_errors=True)
+
+    def _work_path(self, attempt_id: UUID, worker: str) -> Path:
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in worker)[:64]
+        return self.folder(attempt_id) / f"{WORK_PREFIX}{safe}"
 
     # -- writing ----------------------------------------------------------------------------------
     def save_chunk(self, attempt_id: UUID, segment: int, seq: int, mime: str, data: bytes) -> str:
