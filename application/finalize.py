@@ -144,9 +144,9 @@ def finalize_due(
     """One round of the periodic loop: close what ended unseen, then finalize what is due, one
     at a time. Items another worker took, or that the lagging work list still shows, are
     skipped (Conflict). Returns the recordings this round finished (Ready or Failed)."""
-    for ended in work_list.ended_but_open():
+    for attempt_id, why, ended_at in work_list.ended_but_open():
         try:
-            close_recording(app, ended.attempt_id, ended.why, ended.ended_at)
+            close_recording(app, attempt_id, why, ended_at)
         except Conflict:
             continue
     done = []

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Protocol
 from uuid import UUID
 
 
@@ -70,18 +70,13 @@ class Transcoder(Protocol):
         ...
 
 
-class EndedRecording(NamedTuple):
-    """An attempt that ended while its Recording is still open (its close was missed)."""
-
-    attempt_id: UUID
-    why: str  # submitted | expired | force_ended
-    ended_at: datetime
-
-
 class RecordingWorkList(Protocol):
     """The read-side queries the finalize process manager works from (a read model; it may lag
     the store, so every item is decided again on the aggregate)."""
 
     def due_for_finalization(self, now: datetime, grace_seconds: float) -> list[UUID]: ...
 
-    def ended_but_open(self) -> list[EndedRecording]: ...
+    def ended_but_open(self) -> list[tuple[UUID, str, datetime]]:
+        """(attempt id, why, ended at) of attempts that ended while their Recording is still
+        open: a close the follower missed (a race with the first chunk)."""
+        ...
