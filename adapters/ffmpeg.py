@@ -205,7 +205,7 @@ class FfmpegTranscoder:
     def _encode(self, segments: Sequence[SegmentInput], joined: list[Path], infos: list[StreamInfo],
                 remux: bool, temp: Path, work_dir: Path, created: list[Path],
                 report: Progress) -> dict[int, float]:  # fmt: skip
-        video: dict[str, Any] = {"vcodec": "copy"} if remux else X264
+        video = {"vcodec": "copy"} if remux else X264
         expected = [s.expected_seconds or i.duration or 0.0 for s, i in zip(segments, infos, strict=True)]
         total = sum(expected) or None
         if len(joined) == 1:  # one recorder session: straight to MP4
@@ -218,10 +218,6 @@ class FfmpegTranscoder:
         parts: list[Path] = []
         durations: dict[int, float] = {}
         done = 0.0
-        if not remux:  # a lost chunk leaves a hole in a part's timestamps, and a later part then
-            # overlaps it in the concat (non-monotonic dts, the verify fails): constant frame rate
-            # fills the hole with the last frame, so each part lasts its wall time
-            video = {**video, "fps_mode": "cfr"}
         for segment, path, info, seconds in zip(segments, joined, infos, expected, strict=True):
             part = work_dir / f"part-{segment.segment:03d}.mkv"
             created.append(part)

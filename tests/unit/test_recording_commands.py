@@ -16,6 +16,7 @@ from application import attempts, recordings
 from application.finalize import close_recording
 from domain.errors import Conflict, Gone, NotFound, PermissionDenied
 from domain.recordings import DUPLICATE, NEW, PROCESSING, Recording
+from projections.timeline_recording import clock_time, failed_label, ready_label
 
 LEASE = timedelta(minutes=5)
 EPOCH_ID = uuid4()
@@ -166,3 +167,10 @@ def test_is_due_after_the_grace_or_at_once_when_every_segment_ended() -> None:
     assert not rec.is_due(rec.retry_after - timedelta(seconds=1), grace) and rec.is_due(
         rec.retry_after, grace
     )
+
+
+def test_timeline_labels() -> None:
+    assert [clock_time(s) for s in (0, 12.9, 75, 3725)] == ["00:00", "00:12", "01:15", "62:05"]
+    reason = "line one\n[mkv] Invalid data found\n\n"
+    assert failed_label(reason) == "Recording failed: [mkv] Invalid data found"
+    assert ready_label(74.6) == "Recording ready (01:15)"
