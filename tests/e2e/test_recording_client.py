@@ -1,7 +1,8 @@
 """The candidate's recording modules in a real Chromium with the fake camera: the IndexedDB
-outbox, the recorder and the upload queue (static/lib/recording/). The chunk route arrives with
-issue 13, so the page is an existing one (/exams) and the modules are imported into it; the
-upload tests answer the chunk requests in the browser (page.route), never in the product.
+outbox, the recorder and the upload queue (static/lib/recording/), imported into an existing page
+(/exams) and driven directly; the upload tests answer the chunk requests in the browser
+(page.route), never in the product. The exam page with the real chunk route:
+test_recording_e2e.py.
 
 Run (loopback-only network namespace):
     unshare -n sh -c 'ip link set lo up && python -m pytest tests/e2e/test_recording_client.py -q'
@@ -197,7 +198,7 @@ def test_recording_follows_the_proctoring_camera_and_flushes_on_stop(
 
     def chunk_route(route: Any) -> None:
         query = parse_qs(urlparse(route.request.url).query)
-        if route.request.headers.get("x-chunk-final"):
+        if query.get("final") == ["1"]:  # a segment's last chunk
             finals.append((int(query["segment"][0]), int(query["seq"][0])))
         route.fulfill(status=201, content_type="application/json", body="{}")
 

@@ -1,13 +1,15 @@
 // Candidate exam page: questions (saved on change, exam/questions.js), countdown with
 // auto-submit (exam/countdown.js), submit and result, the ended state (expiry / force-end from
 // the SSE stream or a 409), proctor warnings (exam/warning-overlay.js), and proctoring when the
-// exam is proctored (exam/proctoring-panel.js).
+// exam is proctored (exam/proctoring-panel.js), and the server recording when it is on
+// (exam/recording-panel.js, loaded only then).
 import { api, ApiError } from "/static/lib/http.js";
 import { $, announce, boot, setBusy, toast } from "/static/lib/dom.js";
 import { openStream } from "/static/lib/sse.js";
 import { startCountdown } from "/static/pages/exam/countdown.js";
 import { mountQuestions } from "/static/pages/exam/questions.js";
 import { startProctoring } from "/static/pages/exam/proctoring-panel.js";
+import { drainLeftoversPanel, startRecordingPanel } from "/static/pages/exam/recording-panel.js";
 import { showWarning } from "/static/pages/exam/warning-overlay.js";
 
 const { attempt_id: attemptId } = boot();
@@ -16,6 +18,7 @@ let attempt = null;
 let questions = null;
 let ended = false;
 let proctor = null;
+let recording = null; // the server recording, once started
 let stopCountdown = null;
 let feed = null;
 let warningBaseline = null; // warningCount in the first stream message after page load
@@ -43,6 +46,9 @@ async function submit(auto = false) {
   if (ended || submitting) return;
   submitting = true;
   const restore = setBusy($("confirm-submit"), "Submitting…");
+  // The recorder stops now (its last chunk is queued, marked final); the submit never waits for
+  // uploads, which go on after the result shows.
+  recording?.pause();
   try {
     const result = await api(`/api/attempts/${attemptId}/submit`, { method: "POST" });
     Object.assign(attempt, { status: result.status, score: result.score, maxScore: result.maxScore, passed: result.passed });
@@ -50,7 +56,9 @@ async function submit(auto = false) {
   } catch (err) {
     if (err instanceof ApiError && err.status === 409) {
       await refresh();
+      if (!ended) recording?.resume();
     } else {
+      recording?.resume();
       toast(`${auto ? "Automatic submit" : "Submit"} failed: ${err instanceof ApiError ? err.message : "network error"}. Try again.`, "error", 10000);
       $("confirm").hidden = true;
       $("submit").hidden = false;
@@ -150,8 +158,10 @@ async function main() {
   $("confirm-submit").addEventListener("click", () => submit(false));
   $("confirm-cancel").addEventListener("click", cancelSubmit);
   $("answers").addEventListener("submit", (event) => event.preventDefault());
+  const recorded = attempt.proctoring?.enabled && attempt.proctoring.recording;
   if (attempt.status !== "Active") {
     finish();
+    if (recorded) drainLeftoversPanel({ attemptId }).catch((err) => console.warn("video outbox", err));
     return;
   }
   stopCountdown = startCountdown(attempt.remainingSeconds, () => submit(true));
@@ -163,6 +173,11 @@ async function main() {
       isEnded,
       onEnded: refresh,
     });
+    if (recorded) {
+      startRecordingPanel({ proctor, chunkSeconds: attempt.proctoring.chunkSeconds, isEnded })
+        .then((started) => { recording = started; })
+        .catch((err) => console.warn("the video recording could not start", err));
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 // The upload queue: drains the outbox of one attempt, oldest chunk first, one at a time.
-//   POST /api/Proctor/video-chunk/{attemptId}?segment=K&seq=N, body = the chunk, Content-Type =
-//   its mime, X-Chunk-Sha256 = its sha256 (plus X-Chunk-Final on a segment's last chunk and
-//   X-Segment-Started-At, the wall-clock start of its segment).
+//   POST /api/Proctor/video-chunk/{attemptId}?segment=K&seq=N[&final=1], body = the chunk,
+//   Content-Type = its mime, X-Chunk-Sha256 = its sha256, final=1 on a segment's last chunk
+//   (plus X-Segment-Started-At, the wall-clock start of its segment, for the record).
 //   201 / 200 (same bytes again)  acknowledged: deleted from the outbox
 //   409 / 413 / 415 / 422 / other 4xx  kept, reported ("rejected"), not retried by this page
 //   410  the recording is closed: the attempt's outbox is cleared ("closed"), the queue ends
@@ -26,8 +26,9 @@ import { backoffDelay, waitOrOnline } from "/static/lib/backoff.js";
 
 const ENDS_QUEUE = new Set([401, 403, 404]);
 
-export function chunkUrl(attemptId, segment, seq) {
-  return `/api/Proctor/video-chunk/${encodeURIComponent(attemptId)}?segment=${segment}&seq=${seq}`;
+export function chunkUrl(attemptId, segment, seq, final = false) {
+  const url = `/api/Proctor/video-chunk/${encodeURIComponent(attemptId)}?segment=${segment}&seq=${seq}`;
+  return final ? `${url}&final=1` : url;
 }
 
 export class ChunkUploader extends EventTarget {
@@ -146,13 +147,12 @@ export class ChunkUploader extends EventTarget {
 
   async _send(chunk) {
     try {
-      const res = await fetch(chunkUrl(this.attemptId, chunk.segment, chunk.seq), {
+      const res = await fetch(chunkUrl(this.attemptId, chunk.segment, chunk.seq, chunk.final), {
         method: "POST",
         credentials: "same-origin",
         headers: csrfHeaders({
           "Content-Type": chunk.mime,
           "X-Chunk-Sha256": chunk.sha256,
-          ...(chunk.final ? { "X-Chunk-Final": "1" } : {}),
           ...(chunk.startedAt ? { "X-Segment-Started-At": chunk.startedAt } : {}),
         }),
         body: chunk.blob,
