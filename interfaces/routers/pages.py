@@ -12,7 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from application.access import CANDIDATES, STAFF, Actor
+from application.access import CANDIDATES, REVIEWERS, STAFF, Actor
 from interfaces.deps import OptionalActorDep, ServicesDep
 
 router = APIRouter(include_in_schema=False)
@@ -109,3 +109,9 @@ def proctor_center_page(request: Request, actor: OptionalActorDep) -> Response:
 @router.get("/proctor-center/session/{attempt_id}")
 def session_page(request: Request, attempt_id: UUID, actor: OptionalActorDep) -> Response:
     return _page(request, actor, STAFF, "session", "Session", attempt_id=attempt_id)
+
+
+@router.get("/proctor-center/recording/{attempt_id}")
+def recording_page(request: Request, attempt_id: UUID, actor: OptionalActorDep) -> Response:
+    """The Attempt Video Page: the MP4, the timeline that seeks it, screenshots, retention."""
+    return _page(request, actor, REVIEWERS, "recording", "Recording", attempt_id=attempt_id)

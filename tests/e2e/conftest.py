@@ -2,7 +2,9 @@
 
 Fixtures (module scope unless noted):
   live_server          `python -m interfaces.cli demo` on a free 127.0.0.1 port, fresh data dir;
-                       `.url`, `.data_dir`, `.log_path`, `.token(username)` (Bearer, cached)
+                       `.url`, `.data_dir`, `.log_path`, `.token(username)` (Bearer, cached),
+                       `.stop()` / `.start()` (a restart on the same port and data dir);
+                       `serving(CHUNK_SECONDS="3", ...)` makes one with other settings
   browser              Chromium with a fake camera that is allowed without a prompt
   browser_no_fake_ui   the same without --use-fake-ui-for-media-stream (camera prompt denied)
   context (function)   a fresh browser context of `browser`, bounded default timeouts
@@ -95,8 +97,13 @@ class LiveServer:
     url: str
     data_dir: Path
     log_path: Path
-    process: subprocess.Popen[bytes]
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
     _tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def log_tail(self, lines: int = 60) -> str:
         try:
@@ -115,13 +122,33 @@ class LiveServer:
             self._tokens[username] = body["accessToken"]
         return self._tokens[username]
 
+    def stop(self) -> None:
+        """Stops the server process (SIGTERM, then SIGKILL after SHUTDOWN_TIMEOUT)."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(SHUTDOWN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(SHUTDOWN_TIMEOUT)
 
-def _wait_healthy(server: LiveServer) -> None:
+    def start(self) -> None:
+        """(Re)starts the server on the same port, data dir and settings; returns once healthy."""
+        cmd = [sys.executable, "-m", "interfaces.cli", "demo", "--host", "127.0.0.1", "--port"]
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [*cmd, str(self.port)], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        _wait_healthy(self, self.process)
+
+
+def _wait_healthy(server: LiveServer, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     last = ""
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"the server exited with {server.process.returncode}:\n{server.log_tail()}")
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}:\n{server.log_tail()}")
         try:
             status, body = http_json("GET", server.url + "/healthz", timeout=2)
             if status == 200:
@@ -133,11 +160,11 @@ def _wait_healthy(server: LiveServer) -> None:
     pytest.fail(f"the server was not healthy within {STARTUP_TIMEOUT:.0f} s ({last}):\n{server.log_tail()}")
 
 
-@pytest.fixture(scope="module")
-def live_server() -> Iterator[LiveServer]:
+@contextlib.contextmanager
+def serving(**settings: str) -> Iterator[LiveServer]:
+    """`python -m interfaces.cli demo` on a free port with a fresh data dir; `settings` are extra
+    SMART_EXAM_* variables (e.g. CHUNK_SECONDS="3"). Stopped and removed afterwards."""
     data_dir = Path(tempfile.mkdtemp(prefix="smart-exam-e2e-"))
-    log_path = data_dir / "server.log"
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMART_EXAM_", "SMARTEXAM_"))}
     env.update(
         SMART_EXAM_DATA_DIR=str(data_dir),
@@ -145,24 +172,22 @@ def live_server() -> Iterator[LiveServer]:
         SMART_EXAM_EXPIRY_SWEEP_SECONDS="1",
         PYTHONUNBUFFERED="1",
     )
+    env.update({f"SMART_EXAM_{name}": value for name, value in settings.items()})
     for key in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         env.pop(key, None)
-    cmd = [sys.executable, "-m", "interfaces.cli", "demo", "--host", "127.0.0.1", "--port", str(port)]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = LiveServer(f"http://127.0.0.1:{port}", data_dir, log_path, process)
+    server = LiveServer(f"http://127.0.0.1:{_free_port()}", data_dir, data_dir / "server.log", env)
     try:
-        _wait_healthy(server)
+        server.start()
         yield server
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(SHUTDOWN_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(SHUTDOWN_TIMEOUT)
+        server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def live_server() -> Iterator[LiveServer]:
+    with serving() as server:
+        yield server
 
 
 # -- the browser -----------------------------------------------------------------------------

@@ -50,15 +50,17 @@ def test_session_detail_page(live_server: Any, browser: Any, fresh_exam: Any) ->
         expect(proctor.get_by_test_id("candidate-name")).to_have_text("Robin Candidate")
         expect(proctor.locator("#exam")).to_have_text(title)
         expect(proctor.get_by_test_id("session-status")).to_have_text("Active")
-        # the reserved live-video area; no link to the recording page until that page exists
-        # (issue 13 adds both; every link's target is checked in test_no_dead_links_...)
+        # the live-video area and the link to the Attempt Video Page (every link's target is
+        # checked in test_no_dead_links_...)
         video = proctor.get_by_test_id("live-video")
         expect(video).to_have_count(1)
         assert video.evaluate("v => v.muted && v.autoplay && v.playsInline")
         expect(proctor.locator("#live").get_by_test_id("live-status")).to_have_text(
             re.compile("^(Live|Reconnecting|Offline)$")
         )
-        expect(proctor.locator("a[href*='/proctor-center/recording/']")).to_have_count(0)
+        expect(proctor.get_by_role("link", name="Recording")).to_have_attribute(
+            "href", f"/proctor-center/recording/{attempt_id}"
+        )
 
         # screenshots (latest first) and the timeline
         shots = proctor.get_by_test_id("screenshot")

@@ -67,7 +67,8 @@ export function buildCard(s, { lookup, canAct }) {
       ? el("button", { type: "button", disabled: true, "aria-label": `View ${s.candidateName} (sample)` }, "View")
       : el("a", { class: "button", href: `/proctor-center/session/${encodeURIComponent(s.attemptId)}`,
         "aria-label": `View session of ${s.candidateName}`, "data-action": "view" }, "View"),
-    // issue 13: a "Recording" link to the Attempt Video Page goes here once that page exists.
+    s.isSample ? null : el("a", { class: "button", href: `/proctor-center/recording/${encodeURIComponent(s.attemptId)}`,
+      "aria-label": `Recording of ${s.candidateName}`, "data-action": "recording" }, "Recording"),
     actionButton("flag", "Flag", s, lookup),
     actionButton("warn", "Warn", s, lookup),
     actionButton("terminate", "Terminate", s, lookup, { class: "danger" })));
