@@ -47,10 +47,10 @@ function renderStatus() {
   $("size").textContent = fmtBytes(r.sizeBytes);
   const lost = r.gaps.reduce((sum, g) => sum + (g.end - g.start) / 1000, 0);
   $("gaps").textContent = r.gaps.length ? `${plural(r.gaps.length, "gap")}, ${lost.toFixed(1)} s without video` : (ready ? "none" : "—");
-  const note = $("retention-note");
+  const retention = $("retention-note");
   const keeps = r.retentionDays !== null && r.status !== "Deleted" && r.status !== "None";
-  note.hidden = !keeps;
-  note.textContent = keeps ? `This recording will be deleted after ${r.retentionDays} days` : "";
+  retention.hidden = !keeps;
+  retention.textContent = keeps ? `This recording will be deleted after ${r.retentionDays} days` : "";
   $("delete-after").textContent = keeps && r.deleteAfter ? `(on ${fmtDateTime(r.deleteAfter)})` : "";
   renderTimeline(); // video times and whether items can seek depend on the recording
 }
