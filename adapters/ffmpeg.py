@@ -34,8 +34,8 @@ from media_storage.recordings import RecordingFiles
 
 Progress = Callable[[float], None]
 STDERR_TAIL = 2000
-X264 = {"vcodec": "libx264", "preset": "veryfast", "crf": 23, "pix_fmt": "yuv420p",
-        "vf": "scale=trunc(iw/2)*2:trunc(ih/2)*2"}  # fmt: skip
+X264: dict[str, Any] = {"vcodec": "libx264", "preset": "veryfast", "crf": 23, "pix_fmt": "yuv420p"}
+EVEN_SIZE = {"vf": "scale=trunc(iw/2)*2:trunc(ih/2)*2"}  # yuv420p needs it; a filter costs time
 AAC: dict[str, Any] = {"acodec": "aac", "b:a": "96k"}
 AUDIO_FORMAT: dict[str, Any] = {"ar": 48000, "ac": 1}
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
@@ -67,7 +67,7 @@ def ffprobe_beside(ffmpeg_binary: str) -> str | None:
 
 @dataclass(frozen=True)
 class StreamInfo:
-    video: str  # codec, profile, size: segments may be copied together only when all agree
+    video: str  # codec/profile/WxH: segments may be copied together only when all agree
     has_audio: bool
     duration: float | None  # the container's
 
@@ -181,6 +181,7 @@ class FfmpegTranscoder:
             duration = self.video_duration(temp)
             if duration <= 0:
                 raise TranscodeError("verify", "the MP4 has no video")
+            durations = durations or {segments[0].segment: round(duration, 3)}
             report(0.98)
             sha256, size = _digest(temp)
             RecordingFiles.publish(temp, output)
@@ -205,7 +206,8 @@ class FfmpegTranscoder:
     def _encode(self, segments: Sequence[SegmentInput], joined: list[Path], infos: list[StreamInfo],
                 remux: bool, temp: Path, work_dir: Path, created: list[Path],
                 report: Progress) -> dict[int, float]:  # fmt: skip
-        video = {"vcodec": "copy"} if remux else X264
+        odd = any(int(n) % 2 for i in infos for n in i.video.rsplit("/", 1)[1].split("x") if n.isdigit())
+        video = {"vcodec": "copy"} if remux else {**X264, **(EVEN_SIZE if odd else {})}
         expected = [s.expected_seconds or i.duration or 0.0 for s, i in zip(segments, infos, strict=True)]
         total = sum(expected) or None
         if len(joined) == 1:  # one recorder session: straight to MP4
@@ -213,7 +215,7 @@ class FfmpegTranscoder:
             out = ffmpeg.output(source["v:0"], source["a:0?"], str(temp), **video, **AAC,
                                 movflags="+faststart")  # fmt: skip
             self._ffmpeg(out, "encode", total, lambda f: report(0.05 + 0.85 * f))
-            return {segments[0].segment: round(self.video_duration(temp), 3)}
+            return {}  # its length is the MP4's own, measured once verified
         mixed_audio = len({i.has_audio for i in infos}) > 1
         parts: list[Path] = []
         durations: dict[int, float] = {}
