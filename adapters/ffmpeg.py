@@ -41,6 +41,7 @@ EVEN_SIZE = {"vf": "scale=trunc(iw/2)*2:trunc(ih/2)*2"}  # yuv420p needs it; a f
 AAC: dict[str, Any] = {"acodec": "aac", "b:a": "96k"}
 AUDIO_FORMAT: dict[str, Any] = {"ar": 48000, "ac": 1}
 _NULL_MUXER = re.compile(r"\[null @ (0x)?[0-9a-fA-F]+\]")
+_REPEATED = re.compile(r"\s*Last message repeated \d+ times")
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _VIDEO = re.compile(r"Stream #\d+:\d+\S*: Video: (\w+)(?: \(([^)]*)\))?[^\n]*?, (\d{2,5})x(\d{2,5})")
 
@@ -159,9 +160,11 @@ class FfmpegTranscoder:
         """One full decode pass: the empty string when the file plays cleanly. The null muxer's
         own complaints (two frames with one timestamp, which a real muxer fixes, as the MP4's
         did) say nothing about the file and are left out."""
-        args = [self.ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"]
-        stderr = self._run(args, "verify", check=False)
-        return "\n".join(line for line in stderr.splitlines() if line.strip() and not _NULL_MUXER.match(line))
+        args = [self.ffmpeg, "-hide_banner", "-nostdin", "-v", "repeat+error", "-i", str(path),
+                "-f", "null", "-"]  # fmt: skip
+        stderr = self._run(args, "verify", check=False)  # repeat: each line whole, none collapsed
+        lines = [line for line in stderr.splitlines() if line.strip() and not _NULL_MUXER.match(line)]
+        return "\n".join(line for line in lines if not _REPEATED.match(line))
 
     # -- the port ---------------------------------------------------------------------------------
     def finalize(self, segments: Sequence[SegmentInput], output: Path, work_dir: Path,
