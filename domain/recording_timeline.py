@@ -4,7 +4,8 @@ Each recorder session is a segment; chunk `seq` of a segment covers about
 [start + seq * chunk_seconds, start + (seq + 1) * chunk_seconds). A chunk can never reach the
 server before it was recorded, so the earliest `received_at - (seq + 1) * chunk_seconds` over a
 segment's chunks is the best estimate of when the segment started (uploads after an offline
-spell arrive late, never early). Two kinds of gap:
+spell arrive late, never early), leaving out its last chunk (the one a stop flushes is short).
+Two kinds of gap:
 - "connection lost": seqs missing inside a segment (each one chunk_seconds long); a segment
   whose first chunk (the container header) is missing cannot be decoded at all, so all of it is
   a gap and it has no place in the video;
@@ -64,7 +65,11 @@ def highest_contiguous(seqs: set[int] | frozenset[int]) -> int:
 
 
 def segment_start(chunks: Mapping[int, datetime], chunk_seconds: float) -> datetime:
-    return min(at - timedelta(seconds=(seq + 1) * chunk_seconds) for seq, at in chunks.items())
+    """The segment's last chunk is left out when there are others: a stopped recorder flushes
+    a shorter one, which would put the start too early (by up to a chunk)."""
+    last = max(chunks)
+    full = [(seq, at) for seq, at in chunks.items() if seq != last] or [(last, chunks[last])]
+    return min(at - timedelta(seconds=(seq + 1) * chunk_seconds) for seq, at in full)
 
 
 def segment_end(chunks: Mapping[int, datetime], chunk_seconds: float, duration: float | None) -> datetime:

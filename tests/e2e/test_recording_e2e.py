@@ -33,6 +33,10 @@ COUNT_RECORDERS = """(() => {
     constructor(...args) { super(...args); window.__recorders += 1; }
   };
 })();"""
+# Resolves `ms` after the exam page's recorder next stored a chunk in the outbox.
+NEXT_CHUNK_STORED = """(ms) => new Promise((resolve) => window.smartExamRecording.recorder.addEventListener(
+  "chunk", () => setTimeout(resolve, ms), { once: true }))"""
+RELOAD_INTO_SLICE_MS = 1500
 PLAYER_STATE = "v => ({ readyState: v.readyState, currentTime: v.currentTime, paused: v.paused })"
 
 
@@ -129,7 +133,9 @@ def test_recording_survives_an_outage_and_a_reload_and_plays_on_the_video_page(
         server.start()
         outage = time.monotonic() - down
 
-        # One reload: the new page sends what the last one left behind and records segment 1.
+        # One reload, mid-slice (a recorder's unsent tail is lost with the page): the new page
+        # sends what the last one left behind and records segment 1.
+        page.evaluate(NEXT_CHUNK_STORED, RELOAD_INTO_SLICE_MS)
         page.reload()
         expect(indicator).to_have_attribute("data-state", "recording", timeout=10_000)
         assert page.evaluate("window.__recorders") >= 1
@@ -167,6 +173,8 @@ def test_recording_survives_an_outage_and_a_reload_and_plays_on_the_video_page(
         note = f"This recording will be deleted after {days} days"
         expect(staff.get_by_test_id("retention-note")).to_have_text(note)
 
+        print(f"segments {segments}, gaps {gaps}, segment starts seen {chunks.started_at}, "
+              f"submitted {submitted_at.isoformat()}, acked {sorted(chunks.acked)}")  # fmt: skip
         # The reload is exactly one gap; the outage is none (nothing was lost, only late).
         assert [g["reason"] for g in gaps] == ["page reloaded"], gaps
         assert [s["segment"] for s in segments] == [0, 1], segments

@@ -40,6 +40,15 @@ def test_late_uploads_do_not_move_the_segment_start() -> None:
     assert segment_map(received, CS, {0: 15.0})[0]["wall_clock_start"] == EPOCH
 
 
+def test_the_short_last_chunk_of_a_stopped_recorder_does_not_move_the_start() -> None:
+    """A reload 0.8 s after chunk 1 of segment 0; segment 1 starts at 7 s and stops 0.5 s into
+    its third slice (the final chunk arrives at 13.5 s: 9 s after a start it never had)."""
+    received = {0: {0: at(3), 1: at(6)}, 1: {0: at(10), 1: at(13), 2: at(13.5)}}
+    gaps = find_gaps(received, CS, {0: 6.0, 1: 6.5})
+    assert [(g.reason, g.start, g.end) for g in gaps] == [(PAGE_RELOADED, at(6), at(7))]
+    assert segment_map(received, CS, {0: 6.0, 1: 6.5})[1]["wall_clock_start"] == at(7)
+
+
 def test_missing_runs_are_one_gap_each() -> None:
     received = {0: {seq: at(3 * (seq + 1)) for seq in (0, 3, 4, 6)}}
     gaps = find_gaps(received, CS)

@@ -19,6 +19,7 @@ function guardUnload(uploader, isEnded) {
 export async function startRecordingPanel({ proctor, chunkSeconds, isEnded }) {
   const { startRecording } = await import("/static/lib/recording/index.js");
   const recording = await startRecording({ client: proctor, chunkSeconds, indicatorIn: $("recording-panel") });
+  window.smartExamRecording = recording; // like window.smartExamProctoring: for debugging and tests
   recording.uploader.addEventListener("stopped", ({ detail }) => {
     console.warn(`video uploads stopped: HTTP ${detail.status} ${detail.detail || ""}`);
   });
