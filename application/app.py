@@ -20,6 +20,7 @@ from domain.attempts import Attempt
 from domain.errors import Conflict, NotFound
 from domain.exams import Exam
 from domain.proctoring import ProctorSession
+from domain.recordings import Recording
 
 APP_NAME = "SmartExam"
 A = TypeVar("A", bound=Aggregate)
@@ -27,7 +28,7 @@ A = TypeVar("A", bound=Aggregate)
 
 class SmartExamApp(Application[UUID]):
     name = APP_NAME
-    snapshotting_intervals = {Attempt: 100, ProctorSession: 100}
+    snapshotting_intervals = {Attempt: 100, ProctorSession: 100, Recording: 100}
 
     def __init__(
         self,
@@ -35,11 +36,16 @@ class SmartExamApp(Application[UUID]):
         clock: Clock,
         hasher: PasswordHasher,
         default_retention_days: int = 30,
+        *,
+        video_recording: bool = True,
+        chunk_seconds: float = 3.0,
     ) -> None:
         super().__init__(env=env)
         self.clock = clock
         self.hasher = hasher
         self.default_retention_days = default_retention_days
+        self.video_recording = video_recording  # SMART_EXAM_ENABLE_VIDEO_RECORDING
+        self.chunk_seconds = chunk_seconds  # the recorder's timeslice, for gap estimates
         self.active_attempts: ActiveAttempts | None = None
         self.exam_cache: dict[UUID, Exam] = {}  # exams never change: see exams.get_exam
 

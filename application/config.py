@@ -30,6 +30,9 @@ class AppSettings(BaseSettings):
     retention_run_at: str = "03:00"
     expiry_sweep_seconds: float = Field(30.0, gt=0)
     finalize_grace_seconds: float = Field(30.0, ge=0)
+    # A finalizer's claim: after it runs out another worker may claim again (a crashed one's
+    # never returns). Longer than any ffmpeg run: 10 min of video remuxes in seconds.
+    finalize_lease_seconds: float = Field(1800.0, gt=0)
     ice_servers: str = "[]"
     ffmpeg: str = ""
     session_hours: float = Field(12.0, gt=0)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 from uuid import UUID
 
@@ -21,3 +24,59 @@ class ActiveAttempts(Protocol):
     """A read-side query the expiry sweep uses to find candidates for expiry."""
 
     def overdue_attempt_ids(self, now: datetime) -> list[UUID]: ...
+
+
+# -- recordings --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SegmentInput:
+    """One recorder session: its chunk files in seq order (what exists), and, when known, how
+    long it should be (for progress only)."""
+
+    segment: int
+    chunks: tuple[Path, ...]
+    expected_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class TranscodeResult:
+    path: Path
+    duration_seconds: float  # the video stream's
+    size_bytes: int
+    sha256: str
+    codec_path: str  # "remux" (H.264 copied) | "transcode" (libx264)
+    segment_durations: dict[int, float]  # each segment's length in the joined video, in order
+
+
+class TranscodeError(Exception):
+    """ffmpeg could not make a verified MP4; `stderr_tail` says why (kept for RecordingFailed)."""
+
+    def __init__(self, step: str, stderr_tail: str) -> None:
+        super().__init__(f"{step}: {stderr_tail}" if stderr_tail else step)
+        self.step = step
+        self.stderr_tail = stderr_tail
+
+
+class Transcoder(Protocol):
+    def finalize(
+        self,
+        segments: Sequence[SegmentInput],
+        output: Path,
+        work_dir: Path,
+        progress: Callable[[float], None] | None = None,
+    ) -> TranscodeResult:
+        """Joins the segments into one verified MP4 at `output`, written atomically (never a
+        half file there). Scratch files go to `work_dir`. Runs for minutes: never call it
+        while holding a database transaction. Raises TranscodeError."""
+        ...
+
+
+class RecordingWorkList(Protocol):
+    """The read-side queries the finalize process manager works from (a read model; it may lag
+    the store, so every item is decided again on the aggregate)."""
+
+    def due_for_finalization(self, now: datetime, grace_seconds: float) -> list[UUID]: ...
+
+    def ended_but_open(self) -> list[tuple[UUID, str, datetime]]:
+        """(attempt id, why, ended at) of attempts that ended while their Recording is still
+        open: a close the follower missed (a race with the first chunk)."""
+        ...

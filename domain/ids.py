@@ -14,6 +14,10 @@ def proctor_session_id(attempt_id: UUID) -> UUID:
     return uuid5(NAMESPACE, f"proctor-session:{attempt_id}")
 
 
+def recording_id(attempt_id: UUID) -> UUID:
+    return uuid5(NAMESPACE, f"recording:{attempt_id}")
+
+
 def user_id(username: str) -> UUID:
     return uuid5(NAMESPACE, f"user:{username.strip().lower()}")
 

@@ -11,7 +11,17 @@ from eventsourcing.projection import Projection
 
 from domain.attempts import Attempt
 from domain.proctoring import CONNECTIVITY_EVENT_TYPES, ProctorSession
+from domain.recordings import Recording
 from projections.rows import RowView, Upsert, topics_of
+from projections.timeline_recording import (
+    CATEGORY,
+    RECORDING_TABLES,
+    failed_label,
+    gap_rows,
+    merge_by_time,
+    moment,
+    ready_label,
+)
 
 TABLES = [
     "CREATE TABLE IF NOT EXISTS timeline_sessions (session_id TEXT PRIMARY KEY, attempt_id TEXT, "
@@ -22,6 +32,7 @@ TABLES = [
     "CREATE TABLE IF NOT EXISTS timeline_snapshots (snapshot_id TEXT PRIMARY KEY, attempt_id TEXT, "
     "candidate_id TEXT, path TEXT, size_bytes INTEGER, taken_at TEXT, position BIGINT)",
     "CREATE INDEX IF NOT EXISTS timeline_snapshots_attempt ON timeline_snapshots (attempt_id, taken_at)",
+    *RECORDING_TABLES,
 ]
 
 LABELS = {
@@ -54,6 +65,10 @@ class TimelineProjection(Projection[RowView]):
         ProctorSession.Warned,
         ProctorSession.SessionCompleted,
         ProctorSession.SessionCancelled,
+        Recording.RecordingStarted,
+        Recording.RecordingFinalized,
+        Recording.RecordingFailed,
+        Recording.RecordingDeleted,
     )
 
     @singledispatchmethod
@@ -195,6 +210,47 @@ class TimelineProjection(Projection[RowView]):
         )
 
 
+    # -- the recording ---------------------------------------------------------------------------
+    def _recording_of(self, recording_id: UUID) -> dict[str, Any]:
+        rows = self.view.query(
+            "SELECT attempt_id, exam_started_at FROM timeline_recordings WHERE recording_id = ?",
+            [recording_id],
+        )
+        return rows[0] if rows else {"attempt_id": "", "exam_started_at": None}
+
+    @process_event.register
+    def _(self, e: Recording.RecordingStarted, t: Tracking) -> None:
+        started = self.view.query(
+            "SELECT at FROM timeline_items WHERE attempt_id = ? AND kind = 'started'", [e.attempt_id]
+        )
+        exam_started_at = started[0]["at"] if started else e.started_at
+        values = {"attempt_id": e.attempt_id, "exam_started_at": exam_started_at}
+        self.view.write(t, [Upsert("timeline_recordings", {"recording_id": e.originator_id}, values)])
+
+    @process_event.register
+    def _(self, e: Recording.RecordingFinalized, t: Tracking) -> None:
+        owner = self._recording_of(e.originator_id)
+        exam_started_at = moment(owner["exam_started_at"] or e.at)
+        detail = f"{len(e.gaps)} gap(s) without video" if e.gaps else "no gaps"
+        ready = self._item(t, owner["attempt_id"], e.at, "recording_ready", ready_label(e.duration_seconds),
+                           detail, CATEGORY)  # fmt: skip
+        gaps = gap_rows(t.notification_id, owner["attempt_id"], exam_started_at, e.gaps)
+        self.view.write(t, [ready, *gaps])
+
+    @process_event.register
+    def _(self, e: Recording.RecordingFailed, t: Tracking) -> None:
+        attempt = self._recording_of(e.originator_id)["attempt_id"]
+        detail = f"try {e.attempt}; retried after {e.retry_after.isoformat()}"
+        item = self._item(t, attempt, e.at, "recording_failed", failed_label(e.reason), detail, CATEGORY)
+        self.view.write(t, [item])
+
+    @process_event.register
+    def _(self, e: Recording.RecordingDeleted, t: Tracking) -> None:
+        attempt = self._recording_of(e.originator_id)["attempt_id"]
+        item = self._item(t, attempt, e.at, "recording_deleted", "Recording deleted", e.why, CATEGORY)
+        self.view.write(t, [item])
+
+
 class TimelineQueries:
     def __init__(self, view: RowView, app_name: str) -> None:
         self.view = view
@@ -206,9 +262,18 @@ class TimelineQueries:
         return self.view.wait_for(self.app_name, position)
 
     def items(self, attempt_id: UUID) -> list[dict[str, Any]]:
-        return self.view.query(
-            "SELECT * FROM timeline_items WHERE attempt_id = ? ORDER BY position", [str(attempt_id)]
+        """Events in position order, with the recording's gap items merged in by wall-clock time
+        (see projections/timeline_recording.py)."""
+        items, gaps = self.view.query_many(
+            [
+                ("SELECT * FROM timeline_items WHERE attempt_id = ? ORDER BY position", [str(attempt_id)]),
+                (
+                    "SELECT * FROM timeline_gaps WHERE attempt_id = ? ORDER BY at, position, gap",
+                    [str(attempt_id)],
+                ),
+            ]
         )
+        return merge_by_time(items, sorted(gaps, key=lambda g: (moment(g["at"]), g["position"], g["gap"])))
 
     def snapshots(self, attempt_id: UUID, limit: int = 500) -> list[dict[str, Any]]:
         return self.view.query(
