@@ -67,6 +67,7 @@ BAD_REQUESTS = {
     "segment-text": ("x", 0, EBML_HEAD, {}, 422),
     "seq-too-big": (0, 1_000_000, EBML_HEAD, {}, 422),
     "seq-missing": (0, "", EBML_HEAD, {}, 422),
+    "final-not-a-flag": ("0&final=maybe", 0, EBML_HEAD, {}, 422),
     "jpeg-type": (0, 0, EBML_HEAD, {"mime": "image/jpeg"}, 415),
     "no-type": (0, 0, EBML_HEAD, {"mime": None}, 415),
     "ogg-type": (0, 0, EBML_HEAD, {"mime": "video/ogg"}, 415),
