@@ -38,6 +38,11 @@ class _HeldAlready(Exception):
     file, under another extension, is removed by the pipeline); the upload answers 200."""
 
 
+class _NameTaken(Conflict):
+    """Internal: the chunk's file exists: another request is storing it, or stored it and this
+    process's copy of the Recording does not show it yet (another process recorded it)."""
+
+
 @dataclass(frozen=True)
 class ChunkRequest:
     """What the client says about a chunk, checked before anything is read: 422 / 415."""
@@ -79,7 +84,7 @@ class ChunkUpload:
         try:
             return relative, storage.create(relative)
         except Conflict:
-            raise Conflict(
+            raise _NameTaken(
                 f"chunk {self.chunk.segment}/{self.chunk.seq} is being stored by another request; retry"
             ) from None
 
@@ -95,6 +100,7 @@ class ChunkIntake:
 
     enabled: bool  # SMART_EXAM_ENABLE_VIDEO_RECORDING
     recording_for: Callable[[Actor, UUID], Recording]
+    stored_recording: Callable[[UUID], Recording]  # as stored now, not as this process last saw it
     run: RunCommand
     pipeline: IngestPipeline[ChunkFile]
     now: Callable[[], datetime]
@@ -129,6 +135,14 @@ class ChunkIntake:
             await self.pipeline.ingest(ChunkUpload(recording, chunk, self.now), body)
         except _HeldAlready:
             return ALREADY_HELD
+        except _NameTaken as taken:
+            try:
+                stored: Recording = await self.run(self.stored_recording, recording.attempt_id)
+            except NotFound:  # its first chunk is still on its way
+                raise Conflict(taken.detail) from None
+            if self.held(stored, chunk):
+                return ALREADY_HELD
+            raise Conflict(taken.detail) from None
         return STORED
 
     def close(self) -> None:
@@ -156,4 +170,5 @@ def chunk_intake(
     pipeline = IngestPipeline(record, storage, settings.max_chunk_bytes, label="chunk")
     now = lambda: app.clock.now()  # noqa: E731 - read at each upload: tests swap the clock
     authorize = partial(recordings.chunk_recording, app)
-    return ChunkIntake(settings.enable_video_recording, authorize, run, pipeline, now)
+    stored = partial(recordings.recording_of, app)
+    return ChunkIntake(settings.enable_video_recording, authorize, stored, run, pipeline, now)

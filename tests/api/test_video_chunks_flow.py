@@ -152,3 +152,26 @@ def test_media_root_layout_is_built_from_server_ids_only(chunk_api: Api) -> None
     [file] = api.media_files()
     chunks = Path(api.data_dir, "MediaStorage", "video-recordings", attempt, "chunks")
     assert file == chunks / "007-000000.webm"
+
+
+def test_a_chunk_another_process_recorded_is_a_duplicate_here_too(chunk_api: Api) -> None:
+    """This process's copy of the Recording misses a chunk another process recorded: its file's
+    taken name sends the upload to the stored Recording, which holds the same bytes."""
+    from application.recordings import recording_of
+
+    api = chunk_api
+    attempt = str(api.start(api.exam(), api.alice)["attemptId"])
+    assert post_chunk(api, attempt, 0, 0, EBML_HEAD).status_code == 201
+    app, later = api.services.app, b"a cluster recorded elsewhere"
+    elsewhere = recording_of(app, UUID(attempt))
+    path = api.services.media.save(f"video-recordings/{attempt}/chunks/000-000001.mkv", later)
+    relative = path.relative_to(api.data_dir / "MediaStorage").as_posix()
+    mime, at = "video/webm;codecs=h264,opus", app.clock.now()
+    elsewhere.receive_chunk(0, 1, len(later), sha(later), mime, at, relative)
+    app.save(elsewhere)  # saved without updating this process's cache, as another process would
+    assert "0:1" not in app.peek(type(elsewhere), elsewhere.id, "recording").chunks
+    before = state(api)
+    r = post_chunk(api, attempt, 0, 1, later)
+    assert r.status_code == 200 and r.json()["status"] == "duplicate"
+    assert state(api) == before
+    assert post_chunk(api, attempt, 0, 1, later + b"!").status_code == 409
