@@ -2,9 +2,8 @@
 upload endpoint, with 300 and 1,000 simulated candidates.
 
 Product: `python -m interfaces.cli serve` (own process, SQLite); each candidate has an active
-  proctored attempt and posts real ~200 KB Matroska chunks (H.264/Opus made by ffmpeg from lavfi,
-  cut by size: seq 0 starts with the EBML header) to
-  POST /api/Proctor/video-chunk/{attemptId}?segment=0&seq=N with X-Chunk-Sha256.
+  proctored attempt and posts real ~200 KB Matroska chunks (H.264/Opus by ffmpeg from lavfi, cut
+  by size) to POST /api/Proctor/video-chunk/{attemptId}?segment=0&seq=N with X-Chunk-Sha256.
 Baseline: the bare Starlette endpoint of snapshot_ingest.py (own uvicorn process, same uvicorn
   settings) that streams the body to a temp file, fsyncs it, renames it and fsyncs the folder,
   same disk, same clients, same bytes.
@@ -16,8 +15,7 @@ Time-compressed: in `closed` mode (default) each candidate posts its next chunk 
 
 Targets (issue 13): product/bare >= 0.5; 333 chunks/s (1,000 candidates every 3 s) on 2 cores.
 
-    python benchmarks/chunk_ingest.py                          # ~2-4 min
-    python benchmarks/chunk_ingest.py --candidates 1000 --mode paced --chunks 2000
+    python benchmarks/chunk_ingest.py     # ~2-3 min;  --candidates 1000 --mode paced --chunks 3000
 """
 
 from __future__ import annotations
@@ -98,7 +96,7 @@ def prepare(data_dir: Path, count: int) -> list[Candidate]:
         signer = TokenSigner(services.secret_key, 12 * 3600)
         admin = register_user(app, "admin", PASSWORD, "admin")
         question = {"id": "q1", "text": "2+2?", "choices": ["3", "4"], "answer": 1}
-        exam = create_exam(app, Actor(admin.id, "admin"), "chunk bench", 6 * 3600, True, [question])  # type: ignore[list-item]
+        exam = create_exam(app, Actor(admin.id, "admin"), "chunk bench", 6 * 3600, True, [question])
         out = []
         for i in range(count):
             actor = Actor(register_user(app, f"cand{i:04d}", PASSWORD, "candidate").id, "candidate")
@@ -169,7 +167,6 @@ async def phase(
         while True:
             rss_max[0] = max(rss_max[0], rss_bytes(server_pid))
             await asyncio.sleep(0.5)
-
     watcher = asyncio.create_task(watch_rss())
     tasks = [asyncio.create_task(candidate(i, c)) for i, c in enumerate(cands)]
     _, pending = await asyncio.wait(tasks, timeout=args.phase_timeout)
@@ -288,10 +285,7 @@ def main() -> int:
                 bare.stop()
             if server is not None:
                 server.stop()
-    if args.keep:
-        print(f"    kept {base}")
-    else:
-        shutil.rmtree(base, ignore_errors=True)
+    print(f"    kept {base}") if args.keep else shutil.rmtree(base, ignore_errors=True)
     print("\nSummary (figures and ratios measured side by side in this run; 2 shared cores):")
     print_table(rows)
     for line in problems[:10]:
