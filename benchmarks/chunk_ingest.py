@@ -234,7 +234,7 @@ def main() -> int:
         try:
             t0 = time.monotonic()
             cands = prepare(base / "product", max(counts))
-            print(f"    prepared {len(cands)} candidates in {time.monotonic() - t0:.0f}s", flush=True)
+            print(f"    prepared {len(cands)} candidates in {time.monotonic() - t0:.0f}s: {base}", flush=True)
             server = product_server(args, base / "product", "").start()
             bare = BareServer(base / "bare")
             assert server.proc is not None
@@ -276,8 +276,7 @@ def main() -> int:
                     (f"{n} cand: product errors", str(len(errors)), "0", verdict(not errors)),
                 ]  # fmt: skip
             acknowledged, files, wrong = check_product(server, base / "product", cands)
-            held = f"{acknowledged} / {files} / {wrong} differ"
-            ok = acknowledged == files and wrong == 0
+            held, ok = f"{acknowledged} / {files} / {wrong} differ", acknowledged == files and wrong == 0
             rows.append(("201s / chunk files / status lists", held, "equal, 0", verdict(ok)))
             problems = server.log_lines("ERROR") + server.log_lines("Traceback")
         finally:
@@ -285,7 +284,8 @@ def main() -> int:
                 bare.stop()
             if server is not None:
                 server.stop()
-    print(f"    kept {base}") if args.keep else shutil.rmtree(base, ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(base, ignore_errors=True)
     print("\nSummary (figures and ratios measured side by side in this run; 2 shared cores):")
     print_table(rows)
     for line in problems[:10]:
