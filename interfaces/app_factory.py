@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
 
+from adapters.ingest.chunks import chunk_intake
 from adapters.ingest.snapshots import snapshot_intake
 from adapters.runtime.bootstrap import bootstrap
 from adapters.runtime.command_lane import CommandLane
@@ -19,7 +20,17 @@ from adapters.runtime.live_feed import CROSS_PROCESS_POLL_SECONDS, SAFETY_POLL_S
 from adapters.runtime.services import Services
 from application.config import AppSettings
 from interfaces.errors import install_error_handlers
-from interfaces.routers import auth, evidence, exams, health, pages, proctor_sessions, snapshots, streams
+from interfaces.routers import (
+    auth,
+    evidence,
+    exams,
+    health,
+    pages,
+    proctor_sessions,
+    snapshots,
+    streams,
+    video_chunks,
+)
 from interfaces.schemas import session_out
 from interfaces.tokens import TokenSigner
 
@@ -46,6 +57,7 @@ def create_app(
         app.state.commands = commands = CommandLane(settings.command_concurrency)
         intake = snapshot_intake(services.app, services.media, settings, commands.run)
         app.state.snapshot_intake = intake
+        app.state.chunk_intake = chunks = chunk_intake(services.app, services.media, settings, commands.run)
         services.start()
         poll = SAFETY_POLL_SECONDS if services.changes_are_signalled else CROSS_PROCESS_POLL_SECONDS
         app.state.feed = feed = SessionFeed(
@@ -58,6 +70,7 @@ def create_app(
         finally:
             feed.stop()
             intake.close()
+            chunks.close()
             commands.close()
             services.close()
 
@@ -68,7 +81,7 @@ def create_app(
     app = FastAPI(title="Smart Exam Proctoring", version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     install_error_handlers(app)
     # Routes are matched in order, at a cost per route: the hottest one comes first.
-    for module in (snapshots, health, auth, exams, streams, proctor_sessions, evidence, pages):
+    for module in (snapshots, video_chunks, health, auth, exams, streams, proctor_sessions, evidence, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
