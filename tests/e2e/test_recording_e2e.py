@@ -200,7 +200,8 @@ def test_recording_survives_an_outage_and_a_reload_and_plays_on_the_video_page(
         expect(gap_items).to_contain_text("(page reloaded)")
         staff.wait_for_function("v => v.readyState >= 2", arg=player.element_handle(), timeout=15_000)
         assert abs(player.evaluate("v => v.duration") - duration) < 0.5
-        gap_items.get_by_role("button").click()
+        gap_items.get_by_role("button").focus()  # keyboard-usable: Enter on the item seeks and plays
+        staff.keyboard.press("Enter")
         start_of_second = float(segments[1]["videoOffsetSeconds"])
         staff.wait_for_function(
             "([v, t]) => !v.paused && v.currentTime > t + 0.5",
