@@ -129,3 +129,16 @@ def test_the_cli_runs_the_sweep(
     out = capsys.readouterr().out
     assert f"deleted recording {old}" in out and "1 recordings, 0 orphans" in out
     assert not w.files.folder(old).exists()
+
+
+def test_the_command_line_parses_and_calls(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from interfaces.cli import main
+
+    monkeypatch.setenv("SMART_EXAM_DATA_DIR", str(tmp_path))
+    assert main(["retention", "run", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "retention 30 days" in out and "0 recordings, 0 orphans, 0 bytes to free" in out
+    with pytest.raises(SystemExit):
+        main(["retention", "run", "--now"])
