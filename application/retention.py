@@ -101,7 +101,10 @@ def run_retention(
     deleted_now = {r.attempt_id for r in report.recordings}
     for attempt_id in folders:
         if attempt_id not in deleted_now:
-            report.orphans += _remove_orphans(app, media, attempt_id, now, dry_run)
+            try:
+                report.orphans += _remove_orphans(app, media, attempt_id, now, dry_run)
+            except OSError as error:  # one unreadable folder does not stop the sweep
+                log.warning("retention: orphans of %s not removed: %s", attempt_id, error)
         done += 1
         if progress is not None:
             progress(done, total)
@@ -130,7 +133,10 @@ def _expire(
     if not report.dry_run:
         recording.delete(by, why_for(report.retention_days), now)
         app.commit(recording)  # at the version read: the claim
-        media.delete_recording(attempt_id)
+        try:
+            media.delete_recording(attempt_id)
+        except OSError as error:  # the next run's orphan pass removes the Deleted folder
+            log.warning("retention: files of recording %s not removed yet: %s", attempt_id, error)
     return ExpiredRecording(attempt_id, ended, size)
 
 

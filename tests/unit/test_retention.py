@@ -237,3 +237,19 @@ def test_the_run_is_logged_with_counts_and_bytes(
     (line,) = [r.getMessage() for r in caplog.records if r.name == "application.retention"]
     assert f"1 recordings deleted, 0 orphans removed, {report.bytes_freed} bytes freed" in line
     assert progress == [(1, 2), (2, 2)]  # the recording, then its folder (listed before it went)
+
+
+def test_removing_stray_files_stays_inside_the_attempt_folder(w: World, work: EveryRecording) -> None:
+    from domain.errors import NotFound
+
+    a, b = uuid4(), uuid4()
+    w.files.storage.save(f"{w.files.folder_path(b)}/chunks/000-000000.mkv", b"other")
+    w.files.storage.save(f"{w.files.folder_path(a)}/.work-x/deep/part.mkv", b"mine")
+    others = f"{w.files.folder_path(b)}/chunks/000-000000.mkv"
+    for outside in (others, "../escape.txt", w.files.folder_path(a)):
+        with pytest.raises(NotFound):
+            w.files.remove_files(a, [outside])
+    assert w.files.remove_files(a, [f"{w.files.folder_path(a)}/.work-x/deep/part.mkv"]) == 1
+    assert w.files.remove_files(a, [f"{w.files.folder_path(a)}/.work-x/deep/part.mkv"]) == 0  # gone: fine
+    assert w.files.folder(a).is_dir() and not (w.files.folder(a) / ".work-x").exists()
+    assert len(w.files.files(b)) == 1
