@@ -76,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("worker", help="run the projections only (beside `serve` with RUN_PROJECTIONS=false)")
     proj = sub.add_parser("projections", help="read models").add_subparsers(dest="action", required=True)
     proj.add_parser("rebuild", help="drop and rebuild every read model from the event log")
+    retention = sub.add_parser("retention", help="recorded media retention")
+    run = retention.add_subparsers(dest="action", required=True).add_parser(
+        "run", help="delete recordings past the retention period, and orphan files"
+    )
+    run.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
     args = parser.parse_args(argv)
     settings = AppSettings()
     try:
@@ -103,6 +108,10 @@ def _dispatch(args: argparse.Namespace, settings: AppSettings) -> int:
         return 0
     services = _with_app(settings)
     try:
+        if args.command == "retention":
+            from interfaces.cli_retention import run_retention
+
+            return run_retention(services, args.dry_run)
         if args.command == "users":
             user = register_user(services.app, args.username, args.password, args.role, args.display_name)
             print(f"added {user.role} {user.username} ({user.id})")

@@ -13,6 +13,7 @@ from adapters.read_models import build_view
 from adapters.runtime.bus import EVENTS_RECORDED, LocalBus, PostgresBus
 from adapters.runtime.followers import FollowerRunner, ReadModel
 from adapters.runtime.migration import migration_lock, postgres_conninfo
+from adapters.runtime.retention import retention_schedule
 from adapters.runtime.secret_key import secret_key
 from adapters.runtime.services import Services
 from adapters.store_config import store_env
@@ -21,8 +22,9 @@ from application.app import SmartExamApp
 from application.config import AppSettings
 from application.ports import Clock, PasswordHasher
 from media_storage import MediaStorage
-from projections import proctor_center, timeline
+from projections import proctor_center, recordings, timeline
 from projections.center_queries import CenterQueries
+from projections.recordings import RecordingQueries, RecordingsProjection
 from projections.timeline import TimelineQueries
 
 
@@ -59,6 +61,7 @@ def assemble(
         )
         center_view = build_view(settings, "proctor_center", proctor_center.TABLES)
         timeline_view = build_view(settings, "timeline", timeline.TABLES)
+        recordings_view = build_view(settings, "recordings", recordings.TABLES)
         bus: LocalBus = LocalBus()
         if settings.uses_postgres:
             recorder_channel = str(getattr(app.recorder, "channel_name"))  # noqa: B009
@@ -75,6 +78,7 @@ def assemble(
         MediaStorage(settings.media_path),
         bus,
         secret_key(settings),
+        RecordingQueries(recordings_view),
     )
 
 
@@ -86,6 +90,7 @@ def follow_in_threads(services: Services) -> None:
     followers = [
         ReadModel(proctor_center.ProctorCenterProjection(services.center.view)),
         ReadModel(timeline.TimelineProjection(services.timeline.view)),
+        ReadModel(RecordingsProjection(services.recordings.view)),
     ]
     services.followers += [FollowerRunner(app, f, bus, poll) for f in followers]
     if hasattr(app.recorder, "register"):
@@ -93,3 +98,4 @@ def follow_in_threads(services: Services) -> None:
     services.background.append(
         PeriodicTask("expiry-sweep", settings.expiry_sweep_seconds, partial(attempts.expire_overdue, app))
     )
+    services.background.append(retention_schedule(services))
