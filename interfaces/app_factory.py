@@ -19,7 +19,17 @@ from adapters.runtime.live_feed import CROSS_PROCESS_POLL_SECONDS, SAFETY_POLL_S
 from adapters.runtime.services import Services
 from application.config import AppSettings
 from interfaces.errors import install_error_handlers
-from interfaces.routers import auth, evidence, exams, health, pages, proctor_sessions, snapshots, streams
+from interfaces.routers import (
+    auth,
+    evidence,
+    exams,
+    health,
+    pages,
+    proctor_sessions,
+    recordings,
+    snapshots,
+    streams,
+)
 from interfaces.schemas import session_out
 from interfaces.tokens import TokenSigner
 
@@ -68,7 +78,7 @@ def create_app(
     app = FastAPI(title="Smart Exam Proctoring", version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     install_error_handlers(app)
     # Routes are matched in order, at a cost per route: the hottest one comes first.
-    for module in (snapshots, health, auth, exams, streams, proctor_sessions, evidence, pages):
+    for module in (snapshots, health, auth, exams, streams, proctor_sessions, evidence, recordings, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -176,9 +176,6 @@ class RecordingQueries:
         self.view = view
         self.app_name = app_name  # whose log the view follows: its tracking records carry the name
 
-    def catch_up(self, position: int) -> bool:
-        return self.view.wait_for(self.app_name, position)
-
     def recording(self, attempt_id: UUID) -> dict[str, Any] | None:
         """The attempt's recording row (None: it has no Recording), segment map and gaps as lists."""
         rows = self.view.query(
