@@ -45,7 +45,9 @@ def seed(app: SmartExamApp, candidates: int = 1) -> list[Seeded]:
     return [Seeded(app, admin, actor(f"cand{i}", "candidate"), exam_id) for i in range(candidates)]
 
 
-def record(app: SmartExamApp, candidate: Actor, attempt_id: UUID, media: MediaStorage, chunks: list[bytes]) -> None:
+def record(
+    app: SmartExamApp, candidate: Actor, attempt_id: UUID, media: MediaStorage, chunks: list[bytes]
+) -> None:
     """One segment, each chunk stored then recorded; the last one marked final."""
     files = RecordingFiles(media)
     for seq, data in enumerate(chunks):

@@ -14,8 +14,8 @@ from helpers import wait_until
 from recording_seed import clip_chunks, event_names, record, recorded_attempt, seed
 
 from adapters.runtime.recording_work import CLOSER
-from application import attempts
 from adapters.runtime.services import RECORDINGS
+from application import attempts
 from media_storage.recordings import RecordingFiles
 
 FAST = {"finalize_interval_seconds": 0.2, "finalize_grace_seconds": 30.0}
