@@ -101,7 +101,7 @@ def follow_in_threads(services: Services) -> None:
             ReadModel(recordings.RecordingsProjection(services.recordings.view)),
             RecordingCloser(app, closer_view),
         ]
-        services.background.append(finalizer_loop(app, services.recordings, settings, services.media))
+        services.background.append(finalizer_loop(app, services.recordings, settings, services.media, bus))
     services.followers += [FollowerRunner(app, f, bus, poll) for f in followers]
     if hasattr(app.recorder, "register"):
         services.background.append(RecordedSignal(app.recorder, bus))

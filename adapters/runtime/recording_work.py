@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -30,18 +31,20 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Tracking, TrackingRecorder
 
 from adapters.ffmpeg import FfmpegTranscoder
-from adapters.periodic import PeriodicTask
+from adapters.runtime.bus import FOLLOWER_PROGRESS
 from application.app import SmartExamApp
 from application.config import AppSettings
 from application.finalize import ENDING_EVENTS, finalize_due, finalize_recording, on_attempt_ended
+from application.ports import MessageBus, Payload
 from domain.recordings import Recording
 from media_storage import MediaStorage
 from media_storage.recordings import RecordingFiles
-from projections.recordings import RecordingQueries
+from projections.recordings import RecordingQueries, RecordingsProjection
 from projections.rows import RowView, topics_of
 
 log = logging.getLogger(__name__)
 CLOSER = "recording_closer"
+WAKE_GAP_SECONDS = 0.2
 
 
 def worker_id() -> str:
@@ -72,10 +75,52 @@ class RecordingCloser:
         return self.view.batch()
 
 
+class FinalizerLoop:
+    """One thread: a round of `finalize_due` every `interval` seconds, and soon after the
+    recordings read model moves (a Recording closed: finalize it now, not at the next tick)."""
+
+    def __init__(self, task: Callable[[], object], interval: float, bus: MessageBus) -> None:
+        self.task, self.interval, self.bus = task, interval, bus
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._unsubscribe: Callable[[], None] = lambda: None
+        self._thread = threading.Thread(target=self._run, daemon=True, name="recording-finalizer")
+
+    name = "recording-finalizer"
+
+    def _progressed(self, payload: Payload) -> None:
+        if payload.get("name") in (None, RecordingsProjection.name):
+            self._wake.set()
+
+    def start(self) -> None:
+        self._unsubscribe = self.bus.subscribe(FOLLOWER_PROGRESS, self._progressed)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self._unsubscribe()
+        if self._thread.is_alive():
+            self._thread.join(5)  # ffmpeg may be running: the daemon thread dies with the process
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self.task()
+            except Exception:
+                log.exception("recording finalizer round failed")
+            self._stopping.wait(WAKE_GAP_SECONDS)  # our own events wake us too: not in a tight loop
+
+
 def finalizer_loop(
-    app: SmartExamApp, queries: RecordingQueries, settings: AppSettings, media: MediaStorage
-) -> PeriodicTask:
-    """Every `finalize_interval_seconds`: close what ended unseen, finalize what is due."""
+    app: SmartExamApp, queries: RecordingQueries, settings: AppSettings, media: MediaStorage, bus: MessageBus
+) -> FinalizerLoop:
+    """Every `finalize_interval_seconds` (and when woken): close what ended unseen, finalize
+    what is due, one recording at a time."""
     transcoder = FfmpegTranscoder(settings.ffmpeg)
     task = partial(
         finalize_due,
@@ -87,7 +132,7 @@ def finalizer_loop(
         timedelta(seconds=settings.finalize_lease_seconds),
         settings.finalize_grace_seconds,
     )
-    return PeriodicTask("recording-finalizer", settings.finalize_interval_seconds, task)
+    return FinalizerLoop(task, settings.finalize_interval_seconds, bus)
 
 
 def finalize_by_hand(
