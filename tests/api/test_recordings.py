@@ -124,6 +124,8 @@ def test_stream_says_recording_then_ready_and_the_video_is_served_with_range(
     assert statuses[-1] == "Ready" and set(statuses) <= {"Recording", "Processing", "Ready"}
     assert len(statuses) == len(set(statuses)) and [s["id"] for s in seen] == sorted(s["id"] for s in seen)
     body = served.get(f"/api/Proctor/recording/{attempt}", "proctor").json()
+    detail = served.get(f"/api/Proctor/sessions/{attempt}", "proctor").json()
+    assert detail["recording"] == {"status": "Ready"}
     assert body["status"] == "Ready" and body["videoUrl"] == f"/api/Proctor/recording/{attempt}/video"
     assert body["durationSeconds"] == pytest.approx(4.0, abs=0.5) and body["codecPath"] == "remux"
     assert body["chunkCount"] == len(chunks) and body["gaps"] == [] and body["failureReason"] is None
