@@ -64,6 +64,8 @@ def assemble(
         center_view = build_view(settings, "proctor_center", proctor_center.TABLES)
         timeline_view = build_view(settings, "timeline", timeline.TABLES)
         recordings_view = build_view(settings, "recordings", recordings.TABLES)
+        # The closer's tracking: made here, under the migration lock, like every table.
+        closer_view = build_view(settings, CLOSER, []) if settings.enable_video_recording else None
         bus: LocalBus = LocalBus()
         if settings.uses_postgres:
             recorder_channel = str(getattr(app.recorder, "channel_name"))  # noqa: B009
@@ -81,6 +83,7 @@ def assemble(
         bus,
         secret_key(settings),
         RecordingQueries(recordings_view, app.name),
+        views=[closer_view] if closer_view is not None else [],
     )
 
 
@@ -95,8 +98,7 @@ def follow_in_threads(services: Services) -> None:
         ReadModel(timeline.TimelineProjection(services.timeline.view)),
     ]
     if settings.enable_video_recording:
-        closer_view = build_view(settings, CLOSER, [])
-        services.views.append(closer_view)
+        (closer_view,) = services.views
         followers += [
             ReadModel(recordings.RecordingsProjection(services.recordings.view)),
             RecordingCloser(app, closer_view),

@@ -36,7 +36,7 @@ class Services:
     followers: list[FollowerRunner] = field(default_factory=list)
     background: list[Any] = field(default_factory=list)  # anything with start() and stop()
     followers_in_child: bool = False
-    views: list[Any] = field(default_factory=list)  # other row views to close (process managers')
+    views: list[Any] = field(default_factory=list)  # process managers' tracking views (the closer's)
 
     def start(self) -> None:
         self.bus.start()
