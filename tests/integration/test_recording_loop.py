@@ -13,7 +13,8 @@ import pytest
 from helpers import wait_until
 from recording_seed import clip_chunks, event_names, record, recorded_attempt, seed
 
-from adapters.runtime.recording_work import CLOSER
+from adapters.runtime.followers import FollowerRunner
+from adapters.runtime.recording_work import CLOSER, RecordingCloser
 from adapters.runtime.services import RECORDINGS
 from application import attempts
 from media_storage.recordings import RecordingFiles
@@ -80,3 +81,22 @@ def test_recording_off_runs_nothing_recording_related(
     assert RECORDINGS not in names and CLOSER not in names
     assert not [p for p in services.background if getattr(p, "name", "") == "recording-finalizer"]
     assert services.app.video_recording is False
+
+
+def test_the_closer_replayed_from_the_start_closes_nothing_twice(
+    settings_factory: Callable[..., Any], services_factory: Callable[..., Any], chunks: list[bytes]
+) -> None:
+    """A crash between a close and its tracking row replays the ending: the replay records nothing."""
+    services = services_factory(settings_factory(**FAST))
+    (who,) = seed(services.app)
+    attempt_id = recorded_attempt(who, services.media, chunks)
+    wait_until(lambda: services.recordings.recording(attempt_id),
+               lambda r: r is not None and r["status"] == "Ready", timeout=120, what="Ready")  # fmt: skip
+    (closer,) = [r for r in services.followers if r.follower.name == CLOSER]
+    closer.stop()
+    (view,) = services.views
+    view.reset(services.app.name)  # as if no tracking row had been written
+    replay = FollowerRunner(services.app, RecordingCloser(services.app, view))
+    assert replay.catch_up() == 1  # the Submitted event, handled again ...
+    assert event_names(services.app, attempt_id).count("RecordingClosed") == 1  # ... closing nothing
+    assert replay.catch_up() == 0
