@@ -17,6 +17,7 @@ Finalize, as measured on Chromium's recordings (shared/notes/browser-media.md):
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import shutil
 import subprocess
@@ -32,12 +33,15 @@ import ffmpeg  # ffmpeg-python
 from application.ports import SegmentInput, TranscodeError, TranscodeResult
 from media_storage.recordings import RecordingFiles
 
+log = logging.getLogger(__name__)
 Progress = Callable[[float], None]
 STDERR_TAIL = 2000
-X264 = {"vcodec": "libx264", "preset": "veryfast", "crf": 23, "pix_fmt": "yuv420p",
-        "vf": "scale=trunc(iw/2)*2:trunc(ih/2)*2"}  # fmt: skip
+X264: dict[str, Any] = {"vcodec": "libx264", "preset": "veryfast", "crf": 23, "pix_fmt": "yuv420p"}
+EVEN_SIZE = {"vf": "scale=trunc(iw/2)*2:trunc(ih/2)*2"}  # yuv420p needs it; a filter costs time
 AAC: dict[str, Any] = {"acodec": "aac", "b:a": "96k"}
 AUDIO_FORMAT: dict[str, Any] = {"ar": 48000, "ac": 1}
+_NULL_MUXER = re.compile(r"\[null @ (0x)?[0-9a-fA-F]+\]")
+_REPEATED = re.compile(r"\s*Last message repeated \d+ times")
 _DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _VIDEO = re.compile(r"Stream #\d+:\d+\S*: Video: (\w+)(?: \(([^)]*)\))?[^\n]*?, (\d{2,5})x(\d{2,5})")
 
@@ -67,7 +71,7 @@ def ffprobe_beside(ffmpeg_binary: str) -> str | None:
 
 @dataclass(frozen=True)
 class StreamInfo:
-    video: str  # codec, profile, size: segments may be copied together only when all agree
+    video: str  # codec/profile/WxH: segments may be copied together only when all agree
     has_audio: bool
     duration: float | None  # the container's
 
@@ -153,9 +157,14 @@ class FfmpegTranscoder:
         return seconds
 
     def decode_errors(self, path: Path) -> str:
-        """One full decode pass: the empty string when the file plays cleanly."""
-        args = [self.ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"]
-        return self._run(args, "verify", check=False).strip()
+        """One full decode pass: the empty string when the file plays cleanly. The null muxer's
+        own complaints (two frames with one timestamp, which a real muxer fixes, as the MP4's
+        did) say nothing about the file and are left out."""
+        args = [self.ffmpeg, "-hide_banner", "-nostdin", "-v", "repeat+error", "-i", str(path),
+                "-f", "null", "-"]  # fmt: skip
+        stderr = self._run(args, "verify", check=False)  # repeat: each line whole, none collapsed
+        lines = [line for line in stderr.splitlines() if line.strip() and not _NULL_MUXER.match(line)]
+        return "\n".join(line for line in lines if not _REPEATED.match(line))
 
     # -- the port ---------------------------------------------------------------------------------
     def finalize(self, segments: Sequence[SegmentInput], output: Path, work_dir: Path,
@@ -170,9 +179,12 @@ class FfmpegTranscoder:
             infos = [self.probe(path) for path in joined]
             report(0.05)
             remux = all(i.video.startswith("h264/") for i in infos) and len({i.video for i in infos}) == 1
+            if not remux:
+                log.info("transcoding %s: video is %s", output, sorted({i.video for i in infos}))
             durations = self._encode(segments, joined, infos, remux, temp, work_dir, created, report)
             errors = self.decode_errors(temp)
             if errors and remux:  # a copied stream with a cut frame: re-encode conceals it
+                log.warning("copied H.264 of %s does not decode cleanly, re-encoding: %s", output, errors)
                 remux = False
                 durations = self._encode(segments, joined, infos, remux, temp, work_dir, created, report)
                 errors = self.decode_errors(temp)
@@ -181,6 +193,7 @@ class FfmpegTranscoder:
             duration = self.video_duration(temp)
             if duration <= 0:
                 raise TranscodeError("verify", "the MP4 has no video")
+            durations = durations or {segments[0].segment: round(duration, 3)}
             report(0.98)
             sha256, size = _digest(temp)
             RecordingFiles.publish(temp, output)
@@ -205,7 +218,8 @@ class FfmpegTranscoder:
     def _encode(self, segments: Sequence[SegmentInput], joined: list[Path], infos: list[StreamInfo],
                 remux: bool, temp: Path, work_dir: Path, created: list[Path],
                 report: Progress) -> dict[int, float]:  # fmt: skip
-        video = {"vcodec": "copy"} if remux else X264
+        odd = any(int(n) % 2 for i in infos for n in i.video.rsplit("/", 1)[1].split("x") if n.isdigit())
+        video = {"vcodec": "copy"} if remux else {**X264, **(EVEN_SIZE if odd else {})}
         expected = [s.expected_seconds or i.duration or 0.0 for s, i in zip(segments, infos, strict=True)]
         total = sum(expected) or None
         if len(joined) == 1:  # one recorder session: straight to MP4
@@ -213,7 +227,7 @@ class FfmpegTranscoder:
             out = ffmpeg.output(source["v:0"], source["a:0?"], str(temp), **video, **AAC,
                                 movflags="+faststart")  # fmt: skip
             self._ffmpeg(out, "encode", total, lambda f: report(0.05 + 0.85 * f))
-            return {segments[0].segment: round(self.video_duration(temp), 3)}
+            return {}  # its length is the MP4's own, measured once verified
         mixed_audio = len({i.has_audio for i in infos}) > 1
         parts: list[Path] = []
         durations: dict[int, float] = {}

@@ -143,13 +143,19 @@ def chunk_status(app: SmartExamApp, actor: Actor, attempt_id: UUID) -> list[dict
     """For the owner (resuming after a reload) or staff: per segment what is held, what is
     missing, the highest contiguous seq, and whether its final chunk arrived. Read from the
     store, not the cache: a client trusts it to decide what to send again."""
+    return list(chunk_report(app, actor, attempt_id)["segments"])
+
+
+def chunk_report(app: SmartExamApp, actor: Actor, attempt_id: UUID) -> dict[str, Any]:
+    """`chunk_status`'s segments and the Recording's status ("None" before its first chunk)."""
     attempt = app.load(Attempt, attempt_id, "attempt")
     require_owner_or_staff(actor, attempt.candidate_id)
     try:
         recording = recording_of(app, attempt_id)
     except NotFound:
-        return []
-    return [
+        return {"status": "None", "segments": []}
+    segments = [
         {**segment, "final": str(segment["segment"]) in recording.final_seqs}
         for segment in recording.segment_status()
     ]
+    return {"status": recording.status, "segments": segments}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -64,6 +65,12 @@ def make_recording(ffmpeg: str, folder: Path, kind: str, seconds: float) -> list
     return paths
 
 
+def cpu_seconds() -> float:
+    """CPU of this process and its finished children: steadier than wall time on shared cores."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def ours(transcoder: FfmpegTranscoder, chunks: list[Path], out: Path, seconds: float) -> tuple[float, str]:
     work = out.parent / "work-ours"
     work.mkdir(exist_ok=True)
@@ -102,21 +109,26 @@ def measure(kind: str, ffmpeg: str, folder: Path, minutes: float, rounds: int) -
           flush=True)  # fmt: skip
     transcoder = FfmpegTranscoder(ffmpeg)
     transcode = kind != "h264"
-    ours_times, plain_times, ratios = [], [], []
+    ours_times, plain_times, ratios, cpu_ratios = [], [], [], []
     codec_path = ""
     for number in range(rounds):
         order = ("ours", "plain") if number % 2 == 0 else ("plain", "ours")
         times: dict[str, float] = {}
+        cpu: dict[str, float] = {}
         for who in order:
+            before = cpu_seconds()
             if who == "ours":
                 times[who], codec_path = ours(transcoder, chunks, folder / "ours.mp4", seconds)
             else:
                 times[who] = plain(ffmpeg, chunks, folder / "plain.mp4", transcode)
+            cpu[who] = cpu_seconds() - before
         ours_times.append(times["ours"])
         plain_times.append(times["plain"])
         ratios.append(times["ours"] / times["plain"])
-        print(f"[{kind}] round {number + 1}: ours {times['ours']:.2f} s, plain {times['plain']:.2f} s, "
-              f"ratio {ratios[-1]:.3f}", flush=True)  # fmt: skip
+        cpu_ratios.append(cpu["ours"] / cpu["plain"])
+        print(f"[{kind}] round {number + 1}: ours {times['ours']:.2f} s ({cpu['ours']:.1f} s CPU), plain "
+              f"{times['plain']:.2f} s ({cpu['plain']:.1f} s CPU), ratio {ratios[-1]:.3f}, CPU ratio "
+              f"{cpu_ratios[-1]:.3f}", flush=True)  # fmt: skip
     unverified = plain(ffmpeg, chunks, folder / "plain-nv.mp4", transcode, verify=False)
     duration = transcoder.video_duration(folder / "ours.mp4")
     return {
@@ -130,6 +142,7 @@ def measure(kind: str, ffmpeg: str, folder: Path, minutes: float, rounds: int) -
         "plain_without_verify_s": round(unverified, 2),
         "ratio_median": round(statistics.median(ratios), 3),
         "ratio_pooled": round(sum(ours_times) / sum(plain_times), 3),
+        "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
         "realtime_x": round(seconds / statistics.median(ours_times), 1),
     }
 
@@ -167,14 +180,14 @@ def main() -> int:
 
     print()
     print(f"{'kind':6} {'path':9} {'video s':>8} {'ours s':>7} {'plain s':>8} {'no-verify s':>11} "
-          f"{'ratio':>6} {'x realtime':>10}  target <= {TARGET}")  # fmt: skip
+          f"{'ratio':>6} {'CPU ratio':>9} {'x realtime':>10}  target <= {TARGET}")  # fmt: skip
     missed = False
     for r in results:
         verdict = "PASS" if float(r["ratio_median"]) <= TARGET else "MISS"  # type: ignore[arg-type]
         missed |= verdict == "MISS"
         print(f"{r['kind']:6} {r['codec_path']:9} {r['video_seconds']:>8} {r['ours_s']:>7} "
               f"{r['plain_s']:>8} {r['plain_without_verify_s']:>11} {r['ratio_median']:>6} "
-              f"{r['realtime_x']:>10}  {verdict}")  # fmt: skip
+              f"{r['cpu_ratio_median']:>9} {r['realtime_x']:>10}  {verdict}")  # fmt: skip
     by_kind = {r["kind"]: r for r in results}
     if {"h264", "vp8"} <= by_kind.keys():
         remux, transcode = float(by_kind["h264"]["ours_s"]), float(by_kind["vp8"]["ours_s"])  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
 
+from adapters.ingest.chunks import chunk_intake
 from adapters.ingest.snapshots import snapshot_intake
 from adapters.runtime.bootstrap import bootstrap
 from adapters.runtime.command_lane import CommandLane
@@ -29,6 +30,7 @@ from interfaces.routers import (
     recordings,
     snapshots,
     streams,
+    video_chunks,
 )
 from interfaces.schemas import session_out
 from interfaces.tokens import TokenSigner
@@ -56,6 +58,7 @@ def create_app(
         app.state.commands = commands = CommandLane(settings.command_concurrency)
         intake = snapshot_intake(services.app, services.media, settings, commands.run)
         app.state.snapshot_intake = intake
+        app.state.chunk_intake = chunks = chunk_intake(services.app, services.media, settings, commands.run)
         services.start()
         poll = SAFETY_POLL_SECONDS if services.changes_are_signalled else CROSS_PROCESS_POLL_SECONDS
         app.state.feed = feed = SessionFeed(
@@ -68,6 +71,7 @@ def create_app(
         finally:
             feed.stop()
             intake.close()
+            chunks.close()
             commands.close()
             services.close()
 
@@ -78,7 +82,8 @@ def create_app(
     app = FastAPI(title="Smart Exam Proctoring", version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     install_error_handlers(app)
     # Routes are matched in order, at a cost per route: the hottest one comes first.
-    for module in (snapshots, health, auth, exams, streams, proctor_sessions, evidence, recordings, pages):
+    routers = (snapshots, video_chunks, health, auth, exams, streams, proctor_sessions, evidence, recordings)
+    for module in (*routers, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

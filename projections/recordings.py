@@ -172,9 +172,8 @@ class RecordingsProjection(Projection[RowView]):
 
 
 class RecordingQueries:
-    def __init__(self, view: RowView, app_name: str) -> None:
+    def __init__(self, view: RowView) -> None:
         self.view = view
-        self.app_name = app_name  # whose log the view follows: its tracking records carry the name
 
     def recording(self, attempt_id: UUID) -> dict[str, Any] | None:
         """The attempt's recording row (None: it has no Recording), segment map and gaps as lists."""

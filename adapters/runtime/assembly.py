@@ -82,7 +82,7 @@ def assemble(
         MediaStorage(settings.media_path),
         bus,
         secret_key(settings),
-        RecordingQueries(recordings_view, app.name),
+        RecordingQueries(recordings_view),
         views=[closer_view] if closer_view is not None else [],
     )
 

@@ -22,7 +22,7 @@ from application.admin import get_settings
 from application.attempts import load_attempt
 from domain.errors import NotFound
 from interfaces.deps import ActorDep, ServicesDep
-from interfaces.recording_schemas import RecordingOut, RecordingStateEvent, recording_out, state_event
+from interfaces.schemas_recording_review import RecordingOut, RecordingStateEvent, recording_out, state_event
 
 router = APIRouter(prefix="/api/Proctor/recording", tags=["recordings"])
 SAFETY_POLL_SECONDS = 5.0  # the bus wakes the stream; this is the net under at-most-once delivery

@@ -94,3 +94,21 @@ def api(tmp_path: Path) -> Iterator[Api]:
         a = Api(client, app.state.services, tmp_path)
         a.admin, a.alice, a.bob, a.proctor = (a.login(u) for u in ("admin", "alice", "bob", "proctor"))
         yield a
+
+
+def make_api(settings: AppSettings) -> Iterator[Api]:
+    """The real app on `settings`' store, logged in as admin, alice, bob and proctor."""
+    app = create_app(settings, build=build_with_users)
+    with TestClient(app) as client:
+        a = Api(client, app.state.services, settings.data_dir)
+        a.admin, a.alice, a.bob, a.proctor = (a.login(u) for u in ("admin", "alice", "bob", "proctor"))
+        yield a
+
+
+CHUNK_CAP = 1024 * 1024  # SMART_EXAM_MAX_CHUNK_BYTES in the chunk tests
+
+
+@pytest.fixture
+def chunk_api(settings_factory: Any) -> Iterator[Api]:
+    """Like `api`, on SQLite and on PostgreSQL (the `backend` parameter), chunks capped at 1 MiB."""
+    yield from make_api(settings_factory(max_chunk_bytes=CHUNK_CAP))

@@ -1,25 +1,27 @@
-"""The Attempt Video Page's API over real HTTP (uvicorn) with real ffmpeg: who may read a
-recording, 404s, the SSE status stream (first message, then the change to Ready), the result
-with its segment map and retention, and the MP4 through the authorized route with Range (206)."""
+"""The Attempt Video Page's API over real HTTP (uvicorn) with real ffmpeg, chunks uploaded
+through the chunk route: who may read a recording, 404s, the SSE status stream (first message,
+then the change to Ready), the result with its segment map and retention, and the MP4 through
+the authorized route with Range (206)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from helpers import wait_until
-from recording_seed import clip_chunks, record
+from recording_media import H264_MKV
+from recording_seed import clip_chunks
 
-from application.access import Actor
 from application.config import AppSettings
 from interfaces.app_factory import create_app
 from tests.api.conftest import QUESTIONS, build_with_users
@@ -64,10 +66,14 @@ class Served:
         start = httpx.post(f"{self.url}/api/exams/{exam}/attempts", headers=self.auth("alice"))
         return str(start.json()["attemptId"])
 
-    def record(self, attempt_id: str, chunks: list[bytes]) -> None:
-        services = self.app.state.services
-        alice = Actor(UUID(self.login("alice")["userId"]), "candidate")
-        record(services.app, alice, UUID(attempt_id), services.media, chunks)
+    def upload(self, attempt_id: str, chunks: list[bytes]) -> None:
+        """Through the chunk route (POST /api/Proctor/video-chunk/{id}), the last one final."""
+        for seq, data in enumerate(chunks):
+            final = "&final=1" if seq == len(chunks) - 1 else ""
+            headers = {**self.auth("alice"), "x-chunk-sha256": hashlib.sha256(data).hexdigest(),
+                       "content-type": H264_MKV}  # fmt: skip
+            url = f"{self.url}/api/Proctor/video-chunk/{attempt_id}?segment=0&seq={seq}{final}"
+            assert httpx.post(url, content=data, headers=headers, timeout=30).status_code == 201
 
 
 @pytest.fixture
@@ -105,7 +111,7 @@ def test_stream_says_recording_then_ready_and_the_video_is_served_with_range(
     served: Served, chunks: list[bytes]
 ) -> None:
     attempt = served.attempt()
-    served.record(attempt, chunks)
+    served.upload(attempt, chunks)
     seen: list[dict[str, Any]] = []
     stream = f"{served.url}/api/Proctor/recording/{attempt}/stream"
     supervisor = served.auth("supervisor")

@@ -61,6 +61,18 @@ async ({mimes, sessions, pause}) => {
 """
 
 
+def own_seconds(folder: Path, sessions: list[tuple[str, list[bytes]]]) -> list[float]:
+    """Each session's video alone (its chunks joined; the last packet's time, so up to a few
+    frames short): under load Chromium records less than the wall time it was given, so the
+    joined MP4 is compared with its parts."""
+    seconds = []
+    for number, (_, chunks) in enumerate(sessions):
+        path = folder / f"session-{number}.mkv"
+        path.write_bytes(b"".join(chunks))
+        seconds.append(FfmpegTranscoder().video_duration(path))
+    return seconds
+
+
 def _record_in_chromium(result: dict[str, Any]) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -125,8 +137,8 @@ def test_two_h264_sessions_remux_into_one_mp4_as_long_as_both(
     assert result.codec_path == "remux"
     assert transcoder.decode_errors(result.path) == ""
     video = transcoder.video_duration(result.path)
-    recorded = sum(SESSIONS_MS) / 1000
-    assert video == pytest.approx(recorded, abs=0.6)
+    assert video == pytest.approx(sum(own_seconds(tmp_path, sessions)), abs=0.3 * len(sessions))
+    assert video == pytest.approx(sum(SESSIONS_MS) / 1000, abs=1.5)
     assert video == pytest.approx(sum(result.segment_durations.values()), abs=0.3)
     assert done.recording.result is not None
     assert [g["reason"] for g in done.recording.result["gaps"]] == ["page reloaded"]
@@ -154,4 +166,6 @@ def test_vp8_sessions_are_transcoded(
     transcoder = FfmpegTranscoder()
     assert done.result.codec_path == "transcode"
     assert transcoder.decode_errors(done.result.path) == ""
-    assert transcoder.video_duration(done.result.path) == pytest.approx(sum(SESSIONS_MS) / 1000, abs=0.6)
+    video = transcoder.video_duration(done.result.path)
+    assert video == pytest.approx(sum(own_seconds(tmp_path, sessions)), abs=0.3 * len(sessions))
+    assert video == pytest.approx(sum(SESSIONS_MS) / 1000, abs=1.5)

@@ -72,7 +72,7 @@ def stack(settings_factory: Callable[..., Any], clock: FakeClock) -> Iterator[St
         return app
 
     projections = [RecordingsProjection(views[0]), TimelineProjection(views[1])]
-    yield Stack(w, env, RecordingQueries(views[0], w.app.name), TimelineQueries(views[1]),
+    yield Stack(w, env, RecordingQueries(views[0]), TimelineQueries(views[1]),
                 projections, other_app)  # fmt: skip
     for view in views:
         view.datastore.close()
