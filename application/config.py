@@ -36,6 +36,7 @@ class AppSettings(BaseSettings):
     # A finalizer's claim: after it runs out another worker may claim again (a crashed one's
     # never returns). Longer than any ffmpeg run: 10 min of video remuxes in seconds.
     finalize_lease_seconds: float = Field(1800.0, gt=0)
+    finalize_interval_seconds: float = Field(5.0, gt=0)  # how often the finalizer looks for work
     ice_servers: str = "[]"
     ffmpeg: str = ""
     session_hours: float = Field(12.0, gt=0)

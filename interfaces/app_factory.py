@@ -28,6 +28,7 @@ from interfaces.routers import (
     health,
     pages,
     proctor_sessions,
+    recordings,
     snapshots,
     streams,
     video_chunks,
@@ -82,8 +83,8 @@ def create_app(
     app = FastAPI(title="Smart Exam Proctoring", version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     install_error_handlers(app)
     # Routes are matched in order, at a cost per route: the hottest one comes first.
-    routers = (snapshots, video_chunks, health, auth, exams, streams, proctor_sessions, evidence, admin)
-    for module in (*routers, pages):
+    routers = (snapshots, video_chunks, health, auth, exams, streams, proctor_sessions, evidence)
+    for module in (*routers, recordings, admin, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

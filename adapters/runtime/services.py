@@ -36,6 +36,7 @@ class Services:
     followers: list[FollowerRunner] = field(default_factory=list)
     background: list[Any] = field(default_factory=list)  # anything with start() and stop()
     followers_in_child: bool = False
+    views: list[Any] = field(default_factory=list)  # process managers' tracking views (the closer's)
 
     def start(self) -> None:
         self.bus.start()
@@ -65,5 +66,5 @@ class Services:
             part.stop()
         self.bus.stop()
         self.app.close()
-        for queries in (self.center, self.timeline, self.recordings):
-            queries.view.datastore.close()  # type: ignore[attr-defined]
+        for view in [self.center.view, self.timeline.view, self.recordings.view, *self.views]:
+            view.datastore.close()
