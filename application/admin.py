@@ -22,3 +22,8 @@ def change_retention_days(app: SmartExamApp, actor: Actor, days: int) -> Setting
     settings.change_retention_days(actor.user_id, days)
     app.commit(settings)
     return settings
+
+
+def read_settings(app: SmartExamApp, actor: Actor) -> Settings:
+    require_role(actor, *ADMINS)
+    return get_settings(app)

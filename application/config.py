@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import time
 from pathlib import Path
 
 from pydantic import Field
@@ -26,13 +27,16 @@ class AppSettings(BaseSettings):
     max_chunk_bytes: int = Field(8 * 1024 * 1024, ge=1024)
     max_snapshot_bytes: int = Field(2 * 1024 * 1024, ge=1024)
     max_snapshot_pixels: int = Field(1920 * 1080, ge=1)
-    retention_days: int = Field(30, ge=1)
-    retention_run_at: str = "03:00"
+    retention_days: int = Field(30, ge=1, le=3650)  # until an admin sets it (Settings aggregate)
+    # The daily retention sweep: "03:00" is UTC (every node agrees, no DST gap or repeat);
+    # give an offset ("03:00+02:00") for another zone.
+    retention_run_at: time = time(3, 0)
     expiry_sweep_seconds: float = Field(30.0, gt=0)
     finalize_grace_seconds: float = Field(30.0, ge=0)
     # A finalizer's claim: after it runs out another worker may claim again (a crashed one's
     # never returns). Longer than any ffmpeg run: 10 min of video remuxes in seconds.
     finalize_lease_seconds: float = Field(1800.0, gt=0)
+    finalize_interval_seconds: float = Field(5.0, gt=0)  # how often the finalizer looks for work
     ice_servers: str = "[]"
     ffmpeg: str = ""
     session_hours: float = Field(12.0, gt=0)

@@ -104,6 +104,7 @@ def finalize_recording(
         time.monotonic() - began,
     )  # fmt: skip
     media.delete_chunks(attempt_id)  # only now: the verified MP4 is recorded as evidence
+    media.remove_work(attempt_id)  # and what a crashed or overtaken worker left behind
     return recording
 
 

@@ -96,3 +96,12 @@ class RecordingWorkList(Protocol):
         """(attempt id, why, ended at) of attempts that ended while their Recording is still
         open: a close the follower missed (a race with the first chunk)."""
         ...
+
+
+class RetentionWorkList(Protocol):
+    """The read-side query the retention sweep starts from (a read model that may lag: each
+    recording is decided again on its aggregate)."""
+
+    def due_for_deletion(self, cutoff: datetime, limit: int) -> list[UUID]:
+        """Ready or Failed recordings of attempts that ended at or before `cutoff`."""
+        ...

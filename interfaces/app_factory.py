@@ -21,12 +21,14 @@ from adapters.runtime.services import Services
 from application.config import AppSettings
 from interfaces.errors import install_error_handlers
 from interfaces.routers import (
+    admin,
     auth,
     evidence,
     exams,
     health,
     pages,
     proctor_sessions,
+    recordings,
     snapshots,
     streams,
     video_chunks,
@@ -81,7 +83,8 @@ def create_app(
     app = FastAPI(title="Smart Exam Proctoring", version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     install_error_handlers(app)
     # Routes are matched in order, at a cost per route: the hottest one comes first.
-    for module in (snapshots, video_chunks, health, auth, exams, streams, proctor_sessions, evidence, pages):
+    routers = (snapshots, video_chunks, health, auth, exams, streams, proctor_sessions, evidence)
+    for module in (*routers, recordings, admin, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

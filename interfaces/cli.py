@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from uuid import UUID
 
 from adapters.runtime.logs import configure_logging
 from application.access import Actor
@@ -48,6 +49,31 @@ def _work(settings: AppSettings) -> None:
     run_worker(settings)
 
 
+def _progress_bar(fraction: float) -> None:
+    width = 30
+    filled = int(width * min(max(fraction, 0.0), 1.0))
+    sys.stderr.write(f"\rfinalizing [{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%}")
+    sys.stderr.flush()
+
+
+def _finalize(settings: AppSettings, attempt_id: UUID) -> int:
+    from adapters.runtime.recording_work import finalize_by_hand
+
+    services = _with_app(settings)
+    try:
+        recording = finalize_by_hand(services.app, settings, services.media, attempt_id, _progress_bar)
+    finally:
+        sys.stderr.write("\n")
+        services.close()
+    if recording.result is None:
+        print(f"Failed: {recording.failure_reason}", file=sys.stderr)
+        return 1
+    result = recording.result
+    print(f"Ready: {result['path']} {result['duration_seconds']:.1f} s, {result['size_bytes']} bytes, "
+          f"{result['codec_path']}, {len(result['gaps'])} gap(s)")  # fmt: skip
+    return 0
+
+
 def _with_app(settings: AppSettings):  # type: ignore[no-untyped-def]
     from adapters.runtime.bootstrap import bootstrap
 
@@ -76,6 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("worker", help="run the projections only (beside `serve` with RUN_PROJECTIONS=false)")
     proj = sub.add_parser("projections", help="read models").add_subparsers(dest="action", required=True)
     proj.add_parser("rebuild", help="drop and rebuild every read model from the event log")
+    retention = sub.add_parser("retention", help="recorded media retention")
+    run = retention.add_subparsers(dest="action", required=True).add_parser(
+        "run", help="delete recordings past the retention period, and orphan files"
+    )
+    run.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
+    rec = sub.add_parser("recordings", help="server recordings").add_subparsers(dest="action", required=True)
+    fin = rec.add_parser("finalize", help="finalize an attempt's recording now (ignores the retry backoff)")
+    fin.add_argument("attempt_id", type=UUID)
     args = parser.parse_args(argv)
     settings = AppSettings()
     try:
@@ -96,6 +130,8 @@ def _dispatch(args: argparse.Namespace, settings: AppSettings) -> int:
         _with_app(settings).close()
         print("tables are in place")
         return 0
+    if args.command == "recordings":
+        return _finalize(settings, args.attempt_id)
     if args.command == "projections":
         from interfaces.rebuild import rebuild_read_models
 
@@ -103,6 +139,10 @@ def _dispatch(args: argparse.Namespace, settings: AppSettings) -> int:
         return 0
     services = _with_app(settings)
     try:
+        if args.command == "retention":
+            from interfaces.cli_retention import run_retention
+
+            return run_retention(services, args.dry_run)
         if args.command == "users":
             user = register_user(services.app, args.username, args.password, args.role, args.display_name)
             print(f"added {user.role} {user.username} ({user.id})")

@@ -40,6 +40,14 @@ def chunk_extension(mime: str) -> str:
     raise UnsupportedMediaType(f"recordings accept video/webm, video/x-matroska or video/mp4, not {mime!r}")
 
 
+ExcInfo = tuple[type[BaseException], BaseException, object]
+
+
+def _gone_is_fine(function: object, path: str, exc_info: ExcInfo) -> None:
+    if not isinstance(exc_info[1], FileNotFoundError):
+        raise exc_info[1]
+
+
 @dataclass(frozen=True)
 class StoredFile:
     relative: str
@@ -129,9 +137,32 @@ class RecordingFiles:
         if not path.resolve().is_relative_to(self.base.resolve()):
             raise NotFound("media folder not found")
         count = sum(1 for p in path.rglob("*") if p.is_file())
-        shutil.rmtree(path)
+        shutil.rmtree(path, onerror=_gone_is_fine)  # another sweeper may be removing it too
         _fsync_dir(path.parent)
         return count
+
+    def remove_files(self, attempt_id: UUID, relatives: list[str]) -> int:
+        """Removes these files of the attempt (relative to the media root), then the folders
+        they leave empty inside the attempt folder. Returns how many it removed; one already
+        gone (another sweeper) is not an error. Refuses any path outside the attempt folder."""
+        folder = self.folder(attempt_id)
+        removed, parents = 0, set()
+        for relative in relatives:
+            path = self.absolute(relative)
+            if not path.is_relative_to(folder) or path == folder:
+                raise NotFound("media file not found")
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+            parents.add(path.parent)
+        for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+            while parent != folder and parent.is_relative_to(folder):
+                with contextlib.suppress(OSError):  # not empty, or already gone
+                    parent.rmdir()
+                parent = parent.parent
+        if parents:
+            _fsync_dir(folder)
+        return removed
 
     # -- listing (for the orphan sweep) -----------------------------------------------------------
     def attempt_ids_on_disk(self) -> list[UUID]:
@@ -151,7 +182,10 @@ class RecordingFiles:
         out = []
         for path in sorted(folder.rglob("*")):
             if path.is_file() and not path.is_symlink():
-                info = path.stat()
+                try:
+                    info = path.stat()
+                except FileNotFoundError:  # removed meanwhile (a finalizer, another sweeper)
+                    continue
                 relative = path.relative_to(self.storage.root).as_posix()
                 out.append(StoredFile(relative, info.st_size, info.st_mtime))
         return out

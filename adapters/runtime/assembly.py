@@ -11,8 +11,10 @@ from adapters.passwords import Argon2Hasher
 from adapters.periodic import PeriodicTask
 from adapters.read_models import build_view
 from adapters.runtime.bus import EVENTS_RECORDED, LocalBus, PostgresBus
-from adapters.runtime.followers import FollowerRunner, ReadModel
+from adapters.runtime.followers import Follower, FollowerRunner, ReadModel
 from adapters.runtime.migration import migration_lock, postgres_conninfo
+from adapters.runtime.recording_work import CLOSER, RecordingCloser, finalizer_loop
+from adapters.runtime.retention import retention_schedule
 from adapters.runtime.secret_key import secret_key
 from adapters.runtime.services import Services
 from adapters.store_config import store_env
@@ -21,8 +23,9 @@ from application.app import SmartExamApp
 from application.config import AppSettings
 from application.ports import Clock, PasswordHasher
 from media_storage import MediaStorage
-from projections import proctor_center, timeline
+from projections import proctor_center, recordings, timeline
 from projections.center_queries import CenterQueries
+from projections.recordings import RecordingQueries, RecordingsProjection
 from projections.timeline import TimelineQueries
 
 
@@ -56,9 +59,14 @@ def assemble(
             clock=clock or SystemClock(),
             hasher=hasher or Argon2Hasher(),
             default_retention_days=settings.retention_days,
+            video_recording=settings.enable_video_recording,
+            chunk_seconds=settings.chunk_seconds,
         )
         center_view = build_view(settings, "proctor_center", proctor_center.TABLES)
         timeline_view = build_view(settings, "timeline", timeline.TABLES)
+        recordings_view = build_view(settings, "recordings", recordings.TABLES)
+        # The closer's tracking: made here, under the migration lock, like every table.
+        closer_view = build_view(settings, CLOSER, []) if settings.enable_video_recording else None
         bus: LocalBus = LocalBus()
         if settings.uses_postgres:
             recorder_channel = str(getattr(app.recorder, "channel_name"))  # noqa: B009
@@ -75,21 +83,31 @@ def assemble(
         MediaStorage(settings.media_path),
         bus,
         secret_key(settings),
+        RecordingQueries(recordings_view),
+        views=[closer_view] if closer_view is not None else [],
     )
 
 
 def follow_in_threads(services: Services) -> None:
-    """The followers (read models now, process managers next) and the expiry sweep, as threads
-    of this process. PostgreSQL wakes them by NOTIFY; SQLite by our inserts, else polling."""
+    """The followers (read models, the recording closer) and the periodic work (expiry sweep,
+    recording finalizer, retention), as threads of this process. PostgreSQL wakes them by
+    NOTIFY; SQLite by our inserts, else polling. Recording off: no closer and no finalizer (the
+    recordings read model and retention still run, for recordings made before)."""
     settings, app, bus = services.settings, services.app, services.bus
     poll = 1.0 if settings.uses_postgres else 0.1
-    followers = [
+    followers: list[Follower] = [
         ReadModel(proctor_center.ProctorCenterProjection(services.center.view)),
         ReadModel(timeline.TimelineProjection(services.timeline.view)),
+        ReadModel(RecordingsProjection(services.recordings.view)),
     ]
+    if settings.enable_video_recording:
+        (closer_view,) = services.views
+        followers.append(RecordingCloser(app, closer_view))
+        services.background.append(finalizer_loop(app, services.recordings, settings, services.media, bus))
     services.followers += [FollowerRunner(app, f, bus, poll) for f in followers]
     if hasattr(app.recorder, "register"):
         services.background.append(RecordedSignal(app.recorder, bus))
     services.background.append(
         PeriodicTask("expiry-sweep", settings.expiry_sweep_seconds, partial(attempts.expire_overdue, app))
     )
+    services.background.append(retention_schedule(services))

@@ -14,10 +14,12 @@ from application.config import AppSettings
 from media_storage import MediaStorage
 from projections.center_queries import CenterQueries
 from projections.proctor_center import ProctorCenterProjection
+from projections.recordings import RecordingQueries, RecordingsProjection
 from projections.timeline import TimelineProjection, TimelineQueries
 
 CENTER = ProctorCenterProjection.name
 TIMELINE = TimelineProjection.name
+RECORDINGS = RecordingsProjection.name
 READ_WAIT_SECONDS = 2.0
 
 
@@ -30,9 +32,11 @@ class Services:
     media: MediaStorage
     bus: LocalBus  # application.ports.MessageBus, plus start/stop
     secret_key: str
+    recordings: RecordingQueries
     followers: list[FollowerRunner] = field(default_factory=list)
     background: list[Any] = field(default_factory=list)  # anything with start() and stop()
     followers_in_child: bool = False
+    views: list[Any] = field(default_factory=list)  # process managers' tracking views (the closer's)
 
     def start(self) -> None:
         self.bus.start()
@@ -48,7 +52,7 @@ class Services:
         """Reads see writes: block (bounded) until each named read model has applied the event
         log as it is now. False if one did not in time (the read then shows what it has)."""
         position = self.app.recorder.max_notification_id() or 0
-        views = {CENTER: self.center.view, TIMELINE: self.timeline.view}
+        views = {CENTER: self.center.view, TIMELINE: self.timeline.view, RECORDINGS: self.recordings.view}
         deadline = time.monotonic() + timeout
         return all(
             wait_until_applied(
@@ -62,5 +66,5 @@ class Services:
             part.stop()
         self.bus.stop()
         self.app.close()
-        for queries in (self.center, self.timeline):
-            queries.view.datastore.close()  # type: ignore[attr-defined]
+        for view in [self.center.view, self.timeline.view, self.recordings.view, *self.views]:
+            view.datastore.close()

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from adapters.runtime.services import CENTER, TIMELINE
+from adapters.runtime.services import CENTER, RECORDINGS, TIMELINE
 from application import evidence, staff
 from application.access import STAFF, require_owner_or_staff, require_role
 from application.attempts import load_attempt
@@ -86,10 +86,16 @@ def _timeline(services: ServicesDep, attempt_id: UUID) -> list[TimelineItemOut]:
     ]
 
 
+def _recording_status(services: ServicesDep, attempt_id: UUID, recording_on: bool) -> str:
+    row = services.recordings.recording(attempt_id) if recording_on else None
+    return str(row["status"]) if row else "None"
+
+
 @router.get("/sessions/{attempt_id}", response_model=SessionDetailOut)
 def session_detail(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> SessionDetailOut:
     require_role(actor, *STAFF)
-    services.wait_until_current(CENTER, TIMELINE)  # reads see writes
+    recording_on = services.settings.enable_video_recording
+    services.wait_until_current(CENTER, TIMELINE, *([RECORDINGS] if recording_on else []))  # reads see writes
     row = services.center.session(attempt_id)
     if row is None:
         load_attempt(services.app, attempt_id)  # 404 for unknown ids
@@ -104,7 +110,7 @@ def session_detail(attempt_id: UUID, actor: ActorDep, services: ServicesDep) -> 
         snapshots=snapshots,
         timeline=_timeline(services, attempt_id),
         live=LiveOut(enabled=services.settings.enable_live_video, status=row["live_status"] or "Offline"),
-        recording=RecordingStateOut(status=row["recording_status"] or "None"),
+        recording=RecordingStateOut(status=_recording_status(services, attempt_id, recording_on)),
     )
 
 

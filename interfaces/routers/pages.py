@@ -12,15 +12,16 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from application.access import CANDIDATES, REVIEWERS, STAFF, Actor
+from application.access import ADMINS, CANDIDATES, REVIEWERS, STAFF, Actor
 from interfaces.deps import OptionalActorDep, ServicesDep
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).parent.parent / "templates"
-# Only pages that exist: the settings page (issue 13) and the audit page add their links here.
+# Only pages that exist: the audit page adds its link here.
 NAV = [
     ("/exams", "Exams", None),
     ("/proctor-center", "Proctor Center", STAFF),
+    ("/admin/settings", "Settings", ADMINS),
 ]
 
 
@@ -115,3 +116,8 @@ def session_page(request: Request, attempt_id: UUID, actor: OptionalActorDep) ->
 def recording_page(request: Request, attempt_id: UUID, actor: OptionalActorDep) -> Response:
     """The Attempt Video Page: the MP4, the timeline that seeks it, screenshots, retention."""
     return _page(request, actor, REVIEWERS, "recording", "Recording", attempt_id=attempt_id)
+
+
+@router.get("/admin/settings")
+def admin_settings_page(request: Request, actor: OptionalActorDep) -> Response:
+    return _page(request, actor, ADMINS, "admin_settings", "Settings")

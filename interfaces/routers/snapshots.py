@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from adapters.ingest.snapshots import SnapshotIntake
 from domain.errors import UnsupportedMediaType
 from interfaces.deps import ActorDep
+from interfaces.request_values import declared_length
 from interfaces.schemas import SnapshotOut, snapshot_url
 
 router = APIRouter(prefix="/api/Proctor", tags=["proctor"])
@@ -38,15 +39,10 @@ async def upload_snapshot(
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in JPEG_TYPES:
         raise UnsupportedMediaType("send the snapshot as Content-Type: image/jpeg")
-    intake.pipeline.refuse_declared_length(_declared_length(request))
+    intake.pipeline.refuse_declared_length(declared_length(request))
     session = await intake.authorize(actor, attempt_id)
     file = await intake.ingest(session, request.stream())
     out = SnapshotOut(
         snapshot_id=file.snapshot_id, url=snapshot_url(file.snapshot_id), taken_at=file.taken_at
     )
     return Response(out.model_dump_json(by_alias=True), status_code=201, media_type="application/json")
-
-
-def _declared_length(request: Request) -> int | None:
-    raw = request.headers.get("content-length")
-    return int(raw) if raw and raw.isdigit() else None

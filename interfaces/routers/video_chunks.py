@@ -17,6 +17,7 @@ from application.recordings import chunk_report
 from domain.errors import InvalidInput
 from domain.recordings import MAX_SEGMENT, MAX_SEQ
 from interfaces.deps import ActorDep, ServicesDep
+from interfaces.request_values import declared_length, whole_number
 from interfaces.schemas_recordings import ChunkStatusOut, ChunkStoredOut
 
 router = APIRouter(prefix="/api/Proctor/video-chunk", tags=["recording"])
@@ -66,7 +67,7 @@ async def upload_chunk(
     final = _query_flag(query.get("final"))
     mime = headers.get("content-type", "")
     chunk = ChunkRequest.parse(segment, seq, headers.get("x-chunk-sha256"), mime, final)
-    intake.pipeline.refuse_declared_length(_declared_length(request))
+    intake.pipeline.refuse_declared_length(declared_length(request))
     recording = await intake.authorize(actor, attempt_id)
     outcome = await intake.ingest(recording, chunk, request.stream())
     out = ChunkStoredOut(segment=segment, seq=seq, status=outcome)
@@ -86,9 +87,10 @@ def chunk_status(
 
 
 def _query_int(raw: str | None, name: str, high: int) -> int:
-    if raw is None or not raw.isdigit() or int(raw) > high:
+    value = whole_number(raw)
+    if value is None or value > high:
         raise InvalidInput(f"{name} must be a whole number from 0 to {high}")
-    return int(raw)
+    return value
 
 
 def _query_flag(raw: str | None) -> bool:
@@ -97,8 +99,3 @@ def _query_flag(raw: str | None) -> bool:
     if raw.lower() in TRUE:
         return True
     raise InvalidInput("final must be 1 or 0 (true or false)")
-
-
-def _declared_length(request: Request) -> int | None:
-    raw = request.headers.get("content-length")
-    return int(raw) if raw and raw.isdigit() else None

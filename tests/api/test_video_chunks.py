@@ -173,3 +173,11 @@ def test_cookie_sessions_need_the_csrf_token(chunk_api: Api, attempt: str) -> No
     assert_refused(api, post_chunk(api, attempt, 0, 0, EBML_HEAD, who={}), 403, before)
     r = post_chunk(api, attempt, 0, 0, EBML_HEAD, who={"x-csrf-token": csrf})
     assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("value", ["²", "9" * 5000, "1e3", "-1", " 1"])
+def test_odd_numbers_in_the_query_are_a_422_never_a_500(chunk_api: Api, attempt: str, value: str) -> None:
+    """Unicode digits and 5,000-digit numbers pass str.isdigit() but make int() raise."""
+    before = state(chunk_api)
+    for segment, seq in ((value, 0), (0, value)):
+        assert_refused(chunk_api, post_chunk(chunk_api, attempt, segment, seq, EBML_HEAD), 422, before)
