@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
@@ -17,13 +18,17 @@ from domain.errors import Conflict, InvalidInput, NotFound, SmartExamError
 from domain.proctoring import CLIENT_EVENT_TYPES, ProctorSession
 
 MAX_TEXT = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def bounded_text(value: str, field: str) -> str:
-    """Free text recorded on a session (event detail, staff note), stripped and bounded."""
+    """Free text recorded on a session (event detail, staff note), stripped and bounded. No
+    control characters, whoever calls: PostgreSQL refuses NUL, so one would stop a read model."""
     value = value.strip()
     if len(value) > MAX_TEXT:
         raise InvalidInput(f"{field} is longer than {MAX_TEXT} characters")
+    if _CONTROL.search(value):
+        raise InvalidInput(f"{field} must not contain control characters")
     return value
 
 

@@ -10,7 +10,9 @@ from adapters.clock import SystemClock
 from adapters.passwords import Argon2Hasher
 from adapters.periodic import PeriodicTask
 from adapters.read_models import build_view
+from adapters.runtime import faults
 from adapters.runtime.bus import EVENTS_RECORDED, LocalBus, PostgresBus
+from adapters.runtime.faults import FollowerFaults
 from adapters.runtime.followers import FollowerRunner, ReadModel
 from adapters.runtime.migration import migration_lock, postgres_conninfo
 from adapters.runtime.secret_key import secret_key
@@ -59,6 +61,7 @@ def assemble(
         )
         center_view = build_view(settings, "proctor_center", proctor_center.TABLES)
         timeline_view = build_view(settings, "timeline", timeline.TABLES)
+        fault_view = build_view(settings, faults.NAME, faults.TABLES)
         bus: LocalBus = LocalBus()
         if settings.uses_postgres:
             recorder_channel = str(getattr(app.recorder, "channel_name"))  # noqa: B009
@@ -75,6 +78,7 @@ def assemble(
         MediaStorage(settings.media_path),
         bus,
         secret_key(settings),
+        faults=FollowerFaults(fault_view),
     )
 
 
@@ -87,7 +91,7 @@ def follow_in_threads(services: Services) -> None:
         ReadModel(proctor_center.ProctorCenterProjection(services.center.view)),
         ReadModel(timeline.TimelineProjection(services.timeline.view)),
     ]
-    services.followers += [FollowerRunner(app, f, bus, poll) for f in followers]
+    services.followers += [FollowerRunner(app, f, bus, poll, services.faults) for f in followers]
     if hasattr(app.recorder, "register"):
         services.background.append(RecordedSignal(app.recorder, bus))
     services.background.append(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.runtime.bus import LocalBus
+from adapters.runtime.faults import FollowerFaults
 from adapters.runtime.followers import FollowerRunner, wait_until_applied
 from application.app import SmartExamApp
 from application.config import AppSettings
@@ -30,6 +31,7 @@ class Services:
     media: MediaStorage
     bus: LocalBus  # application.ports.MessageBus, plus start/stop
     secret_key: str
+    faults: FollowerFaults | None = None  # followers that cannot apply an event (GET /healthz)
     followers: list[FollowerRunner] = field(default_factory=list)
     background: list[Any] = field(default_factory=list)  # anything with start() and stop()
     followers_in_child: bool = False
@@ -64,3 +66,5 @@ class Services:
         self.app.close()
         for queries in (self.center, self.timeline):
             queries.view.datastore.close()  # type: ignore[attr-defined]
+        if self.faults is not None:
+            self.faults.close()
