@@ -13,6 +13,13 @@ from uuid import UUID
 from application.access import Actor
 from domain.errors import NotAuthenticated
 
+MAX_TOKEN_LENGTH = 2048
+
+
+def same_secret(sent: str, expected: str) -> bool:
+    """Constant-time comparison of any text a client sent (non-ASCII included) with a secret."""
+    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode())
+
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -51,8 +58,10 @@ class TokenSigner:
         return actor
 
     def _verified_claims(self, token: str) -> tuple[Actor, float]:
+        if len(token) > MAX_TOKEN_LENGTH or not token.isascii():  # compare_digest refuses non-ASCII text
+            raise NotAuthenticated("invalid session; please log in again")
         body, _, signature = token.partition(".")
-        if not body or not hmac.compare_digest(signature, self._sign(body)):
+        if not body or not same_secret(signature, self._sign(body)):
             raise NotAuthenticated("invalid session; please log in again")
         try:
             claims = json.loads(_unb64(body))
