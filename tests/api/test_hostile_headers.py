@@ -51,7 +51,7 @@ def test_odd_last_event_ids_are_400(api: Api, value: str) -> None:
     headers = {**api.proctor, "Last-Event-ID": _raw_header(value)}
     r = api.client.get("/api/Proctor/sessions/stream", headers=headers)
     assert r.status_code == 400, r.text
-    assert r.json() == {"error": "BadRequest", "detail": "Last-Event-ID must be a non-negative integer position"}
+    assert r.json()["error"] == "BadRequest" and "Last-Event-ID" in r.json()["detail"]
 
 
 def test_the_largest_position_is_a_valid_resume_point() -> None:
