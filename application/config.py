@@ -33,6 +33,8 @@ class AppSettings(BaseSettings):
     ice_servers: str = "[]"
     ffmpeg: str = ""
     session_hours: float = Field(12.0, gt=0)
+    # How long a process may trust its copy of a user's session version (revocation delay).
+    session_check_seconds: float = Field(2.0, ge=0, le=10)
     risk_weights: dict[str, int] = {
         "tab_hidden": 10,
         "fullscreen_exit": 5,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,12 @@ from adapters.runtime.bootstrap import bootstrap
 from adapters.runtime.command_lane import CommandLane
 from adapters.runtime.live_feed import CROSS_PROCESS_POLL_SECONDS, SAFETY_POLL_SECONDS, SessionFeed
 from adapters.runtime.services import Services
+from application import users
 from application.config import AppSettings
 from interfaces.errors import install_error_handlers
 from interfaces.routers import auth, evidence, exams, health, pages, proctor_sessions, snapshots, streams
 from interfaces.schemas import session_out
+from interfaces.sessions import SessionVersions
 from interfaces.tokens import TokenSigner
 
 STATIC = Path(__file__).parent / "static"
@@ -42,6 +45,9 @@ def create_app(
         services = build(settings)
         app.state.services = services
         app.state.signer = TokenSigner(services.secret_key, settings.session_hours * 3600)
+        app.state.sessions = SessionVersions(
+            partial(users.session_version, services.app), settings.session_check_seconds
+        )
         app.state.login_throttle = auth.LoginThrottle(settings.login_attempts_per_minute)
         app.state.commands = commands = CommandLane(settings.command_concurrency)
         intake = snapshot_intake(services.app, services.media, settings, commands.run)

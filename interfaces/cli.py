@@ -11,7 +11,7 @@ from adapters.runtime.logs import configure_logging
 from application.access import Actor
 from application.config import AppSettings
 from application.exams import create_exam
-from application.users import load_user_by_name, register_user
+from application.users import load_user_by_name, register_user, set_disabled
 from domain.errors import SmartExamError
 from domain.users import ROLES
 
@@ -68,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--password", required=True)
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--display-name", default="")
+    for action in ("disable", "enable"):
+        toggle = users.add_parser(action, help=f"{action} a user (disabling ends every session)")
+        toggle.add_argument("--username", required=True)
     exams = sub.add_parser("exams", help="manage exams").add_subparsers(dest="action", required=True)
     imp = exams.add_parser("import", help="import exams from a JSON file (one object or a list)")
     imp.add_argument("file", type=Path)
@@ -103,7 +106,10 @@ def _dispatch(args: argparse.Namespace, settings: AppSettings) -> int:
         return 0
     services = _with_app(settings)
     try:
-        if args.command == "users":
+        if args.command == "users" and args.action in ("disable", "enable"):
+            user = set_disabled(services.app, args.username, args.action == "disable")
+            print(f"{args.action}d {user.username}")
+        elif args.command == "users":
             user = register_user(services.app, args.username, args.password, args.role, args.display_name)
             print(f"added {user.role} {user.username} ({user.id})")
         elif args.command == "exams":

@@ -11,6 +11,7 @@ from adapters.runtime.command_lane import CommandLane
 from adapters.runtime.services import Services
 from application.access import Actor
 from domain.errors import BadRequest, NotAuthenticated, PermissionDenied
+from interfaces.sessions import SessionVersions
 from interfaces.tokens import TokenSigner, same_secret
 
 SESSION_COOKIE = "se_session"
@@ -31,15 +32,23 @@ def _bearer(request: Request | WebSocket) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def _current(request: Request | WebSocket, actor: Actor, version: int) -> Actor:
+    """Refuses a revoked session (logout, password change, disabled user): see sessions.py."""
+    sessions: SessionVersions | None = getattr(request.app.state, "sessions", None)
+    if sessions is not None:
+        sessions.require(actor, version)
+    return actor
+
+
 def actor_from(request: Request | WebSocket, signer: TokenSigner) -> Actor | None:
     """The caller, or None when anonymous. Cookie callers must prove the CSRF token on writes."""
     token = _bearer(request)
     if token:
-        return signer.verify(token)
+        return _current(request, *signer.verify_with_version(token))
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    actor = signer.verify(cookie)
+    actor = _current(request, *signer.verify_with_version(cookie))
     if isinstance(request, Request) and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not same_secret(sent, signer.csrf_for(cookie)):

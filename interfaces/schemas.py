@@ -27,6 +27,15 @@ class LoginIn(CamelIn):
     password: Password
 
 
+class PasswordChangeIn(CamelIn):
+    current_password: Password
+    new_password: Password
+
+
+class DisabledIn(CamelIn):
+    disabled: StrictBool
+
+
 class LoginOut(Camel):
     access_token: str
     role: str
