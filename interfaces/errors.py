@@ -7,11 +7,13 @@ import logging
 from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from domain import errors
+from interfaces.deps import actor_from
+from interfaces.routers.pages import error_page
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,26 @@ HTTP_NAMES = {
 }
 
 
+API_PREFIXES = ("/api/", "/static/", "/healthz", "/openapi.json", "/docs", "/redoc")
+
+
+def wants_page(request: Request) -> bool:
+    """A browser navigating to a page (not the API): its errors are HTML in the pages' look."""
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.url.path.startswith(API_PREFIXES)
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def page_error(request: Request, status: int, detail: str) -> Response:
+    try:
+        actor = actor_from(request, request.app.state.signer)
+    except errors.SmartExamError:
+        actor = None
+    return error_page(status, detail, actor)
+
+
 def error_response(status: int, error: str, detail: str) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
@@ -65,14 +87,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(409, "Conflict", "another change was saved first; reload and retry")
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if wants_page(request):
+            return page_error(request, 422, "This address is malformed: " + _validation_detail(exc))
         malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
         if malformed:
             return error_response(400, "BadRequest", "request body is not valid JSON")
         return error_response(422, "InvalidInput", _validation_detail(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and wants_page(request):
+            return page_error(request, 404, "There is no page at this address.")
         name = HTTP_NAMES.get(exc.status_code, "HTTPError")
         return error_response(exc.status_code, name, str(exc.detail))
 
