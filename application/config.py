@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,7 +43,10 @@ class AppSettings(BaseSettings):
     }
     sse_heartbeat_seconds: float = Field(15.0, gt=0)
     sse_client_queue: int = Field(256, ge=8)
-    login_attempts_per_minute: int = Field(20, ge=1)
+    login_attempts_per_minute: int = Field(20, ge=1)  # failures per account (15 min) before backoff
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: JSON list of addresses or
+    # networks, e.g. SMART_EXAM_TRUSTED_PROXIES='["127.0.0.1", "10.0.0.0/8"]'. Empty: none.
+    trusted_proxies: list[IPvAnyNetwork] = []
     opentelemetry: bool = False  # FastAPI's native OpenTelemetry; on when you run an OTel SDK
     command_threads: int | None = Field(None, ge=0)  # default: 0 (the event loop) on SQLite, 4 on PG
 

@@ -24,6 +24,7 @@ from interfaces.errors import install_error_handlers
 from interfaces.routers import auth, evidence, exams, health, pages, proctor_sessions, snapshots, streams
 from interfaces.schemas import session_out
 from interfaces.sessions import SessionVersions
+from interfaces.throttle import LoginThrottle
 from interfaces.tokens import TokenSigner
 
 STATIC = Path(__file__).parent / "static"
@@ -48,7 +49,7 @@ def create_app(
         app.state.sessions = SessionVersions(
             partial(users.session_version, services.app), settings.session_check_seconds
         )
-        app.state.login_throttle = auth.LoginThrottle(settings.login_attempts_per_minute)
+        app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
         app.state.commands = commands = CommandLane(settings.command_concurrency)
         intake = snapshot_intake(services.app, services.media, settings, commands.run)
         app.state.snapshot_intake = intake

@@ -63,8 +63,12 @@ def page_error(request: Request, status: int, detail: str) -> Response:
     return error_page(status, detail, actor)
 
 
-def error_response(status: int, error: str, detail: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def error_response(
+    status: int, error: str, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
 
 
@@ -80,7 +84,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.SmartExamError)
     async def _domain(_: Request, exc: errors.SmartExamError) -> JSONResponse:
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
-        return error_response(status, type(exc).__name__, exc.detail)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, errors.RateLimited) else None
+        return error_response(status, type(exc).__name__, exc.detail, headers)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
