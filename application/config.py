@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +48,15 @@ class AppSettings(BaseSettings):
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: JSON list of addresses or
     # networks, e.g. SMART_EXAM_TRUSTED_PROXIES='["127.0.0.1", "10.0.0.0/8"]'. Empty: none.
     trusted_proxies: list[IPvAnyNetwork] = []
+    # Request limits (interfaces/middleware.py, and uvicorn in `smart-exam serve`).
+    max_json_body_bytes: int = Field(64 * 1024, ge=1024)  # bodies of routes with a JSON model
+    body_idle_timeout_seconds: float = Field(30.0, gt=0)  # no byte of the body for this long: 408
+    body_total_timeout_seconds: float = Field(300.0, gt=0)  # the whole body within this: else 408
+    max_header_bytes: int = Field(32 * 1024, ge=4096)  # request line + headers (h11 only)
+    # h11 enforces max_header_bytes; httptools is faster but has no header limit: use it only
+    # behind a proxy that limits headers (nginx does by default).
+    http_parser: Literal["h11", "httptools"] = "h11"
+    keep_alive_seconds: int = Field(5, ge=1)
     opentelemetry: bool = False  # FastAPI's native OpenTelemetry; on when you run an OTel SDK
     command_threads: int | None = Field(None, ge=0)  # default: 0 (the event loop) on SQLite, 4 on PG
 

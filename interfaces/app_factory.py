@@ -21,6 +21,7 @@ from adapters.runtime.services import Services
 from application import users
 from application.config import AppSettings
 from interfaces.errors import install_error_handlers
+from interfaces.middleware import RequestLimits, SecurityHeaders
 from interfaces.routers import auth, evidence, exams, health, pages, proctor_sessions, snapshots, streams
 from interfaces.schemas import session_out
 from interfaces.sessions import SessionVersions
@@ -28,6 +29,8 @@ from interfaces.throttle import LoginThrottle
 from interfaces.tokens import TokenSigner
 
 STATIC = Path(__file__).parent / "static"
+# Routes are matched in order, at a cost per route: the hottest one comes first.
+ROUTERS = (snapshots, health, auth, exams, streams, proctor_sessions, evidence, pages)
 log = logging.getLogger("smart_exam")
 
 
@@ -74,8 +77,15 @@ def create_app(
     )
     app = FastAPI(title="Smart Exam Proctoring", version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     install_error_handlers(app)
-    # Routes are matched in order, at a cost per route: the hottest one comes first.
-    for module in (snapshots, health, auth, exams, streams, proctor_sessions, evidence, pages):
+    app.add_middleware(
+        RequestLimits,
+        routes=[route for module in ROUTERS for route in module.router.routes],
+        json_limit=settings.max_json_body_bytes,
+        idle_timeout=settings.body_idle_timeout_seconds,
+        total_timeout=settings.body_total_timeout_seconds,
+    )
+    app.add_middleware(SecurityHeaders, trusted_proxies=settings.trusted_proxies)
+    for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

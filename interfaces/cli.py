@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from adapters.runtime.logs import configure_logging
 from application.access import Actor
@@ -38,7 +39,20 @@ def _serve(settings: AppSettings, host: str, port: int, seed_demo: bool) -> None
 
     # log_config=None: uvicorn's loggers (access lines too) go through our one timestamped format;
     # its own colourising access formatter cost ~5% of a request.
-    uvicorn.run(create_app(settings, build=build), host=host, port=port, log_level="info", log_config=None)
+    uvicorn.run(
+        create_app(settings, build=build), host=host, port=port, log_level="info", **server_options(settings)
+    )
+
+
+def server_options(settings: AppSettings) -> dict[str, Any]:
+    """uvicorn's options: h11 with a cap on the request head (an 8 MB header is refused),
+    keep-alive bounded; a body that stops arriving is ended by interfaces/middleware.py."""
+    return {
+        "log_config": None,
+        "http": settings.http_parser,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "timeout_keep_alive": settings.keep_alive_seconds,
+    }
 
 
 def _work(settings: AppSettings) -> None:

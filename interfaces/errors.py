@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI, Request
@@ -35,6 +36,7 @@ HTTP_NAMES = {
     403: "PermissionDenied",
     404: "NotFound",
     405: "MethodNotAllowed",
+    408: "RequestTimeout",
     409: "Conflict",
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
@@ -64,7 +66,7 @@ def page_error(request: Request, status: int, detail: str) -> Response:
 
 
 def error_response(
-    status: int, error: str, detail: str, headers: dict[str, str] | None = None
+    status: int, error: str, detail: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     headers = dict(headers or {})
     if status == 401:
@@ -105,7 +107,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and wants_page(request):
             return page_error(request, 404, "There is no page at this address.")
         name = HTTP_NAMES.get(exc.status_code, "HTTPError")
-        return error_response(exc.status_code, name, str(exc.detail))
+        return error_response(exc.status_code, name, str(exc.detail), exc.headers)
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(request: Request, _: ClientDisconnect) -> JSONResponse:

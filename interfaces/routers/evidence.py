@@ -42,7 +42,8 @@ def snapshot_file(snapshot_id: UUID, actor: ActorDep, services: ServicesDep) -> 
     return FileResponse(
         services.media.resolve(row["path"]),
         media_type="image/jpeg",
-        headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
+        # Webcam images must not stay in a shared browser's cache after logout.
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
     )
 
 
