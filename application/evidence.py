@@ -45,7 +45,7 @@ class SnapshotFile(NamedTuple):
 def candidate_session(app: SmartExamApp, actor: Actor, attempt_id: UUID) -> ProctorSession:
     """The active session of the caller's own attempt, for evidence uploads."""
     attempt = read_attempt(app, actor, attempt_id)
-    require_owner(actor, attempt.candidate_id)
+    require_owner(actor, attempt.candidate_id, f"attempt {attempt.id}")
     return _active(require_session(app, attempt), attempt.status)
 
 
@@ -54,10 +54,10 @@ def snapshot_session(app: SmartExamApp, actor: Actor, attempt_id: UUID) -> Proct
     before a snapshot's body is read, and `record_snapshots` decides again on the session
     as it is if anything changed meanwhile. A deadline that has passed is a fresh read."""
     attempt = app.peek(Attempt, attempt_id, "attempt")
-    require_owner_or_staff(actor, attempt.candidate_id)
+    require_owner_or_staff(actor, attempt.candidate_id, f"attempt {attempt.id}")
     if attempt.is_overdue(app.clock.now()):
         return candidate_session(app, actor, attempt_id)
-    require_owner(actor, attempt.candidate_id)
+    require_owner(actor, attempt.candidate_id, f"attempt {attempt.id}")
     if attempt.proctor_session_id is None:
         raise NotFound("proctoring is not enabled for this attempt")
     session = app.peek(ProctorSession, attempt.proctor_session_id, "proctor session")

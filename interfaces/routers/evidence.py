@@ -38,7 +38,7 @@ def snapshot_file(snapshot_id: UUID, actor: ActorDep, services: ServicesDep) -> 
         row = services.timeline.snapshot(snapshot_id)
     if row is None:
         raise NotFound(f"snapshot {snapshot_id} not found")
-    require_owner_or_staff(actor, UUID(row["candidate_id"]))
+    require_owner_or_staff(actor, UUID(row["candidate_id"]), f"snapshot {snapshot_id}")
     return FileResponse(
         services.media.resolve(row["path"]),
         media_type="image/jpeg",
