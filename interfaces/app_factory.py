@@ -20,8 +20,10 @@ from adapters.runtime.live_feed import CROSS_PROCESS_POLL_SECONDS, SAFETY_POLL_S
 from adapters.runtime.services import Services
 from application import users
 from application.config import AppSettings
+from interfaces.docs import install_docs
 from interfaces.errors import install_error_handlers
 from interfaces.middleware import RequestLimits, SecurityHeaders
+from interfaces.openapi import install_openapi
 from interfaces.routers import auth, evidence, exams, health, pages, proctor_sessions, snapshots, streams
 from interfaces.schemas import session_out
 from interfaces.sessions import SessionVersions
@@ -75,8 +77,16 @@ def create_app(
     telemetry: TelemetryConfig | None = (
         None if settings.opentelemetry else {"tracing": False, "metrics": False, "logs": False}
     )
-    app = FastAPI(title="Smart Exam Proctoring", version="0.1.0", lifespan=lifespan, telemetry=telemetry)
+    app = FastAPI(
+        title="Smart Exam Proctoring",
+        version="0.1.0",
+        lifespan=lifespan,
+        telemetry=telemetry,
+        docs_url=None,  # served without a CDN by interfaces/docs.py
+        redoc_url=None,
+    )
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(
         RequestLimits,
         routes=[route for module in ROUTERS for route in module.router.routes],
@@ -88,4 +98,5 @@ def create_app(
     for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_docs(app)
     return app
