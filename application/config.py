@@ -30,6 +30,9 @@ class AppSettings(BaseSettings):
     retention_days: int = Field(30, ge=1)
     retention_run_at: str = "03:00"
     expiry_sweep_seconds: float = Field(30.0, gt=0)
+    # Snapshot files no event refers to (a crash mid-upload) are removed when older than this.
+    orphan_sweep_seconds: float = Field(600.0, gt=0)
+    orphan_min_age_minutes: float = Field(60.0, ge=1)
     finalize_grace_seconds: float = Field(30.0, ge=0)
     ice_servers: str = "[]"
     ffmpeg: str = ""

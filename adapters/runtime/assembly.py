@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import partial
 
 from adapters.clock import SystemClock
+from adapters.ingest.orphans import sweep_orphan_snapshots
 from adapters.passwords import Argon2Hasher
 from adapters.periodic import PeriodicTask
 from adapters.read_models import build_view
@@ -16,7 +17,7 @@ from adapters.runtime.faults import FollowerFaults
 from adapters.runtime.followers import FollowerRunner, ReadModel
 from adapters.runtime.migration import migration_lock, postgres_conninfo
 from adapters.runtime.secret_key import secret_key
-from adapters.runtime.services import Services
+from adapters.runtime.services import TIMELINE, Services
 from adapters.store_config import store_env
 from application import attempts
 from application.app import SmartExamApp
@@ -97,3 +98,11 @@ def follow_in_threads(services: Services) -> None:
     services.background.append(
         PeriodicTask("expiry-sweep", settings.expiry_sweep_seconds, partial(attempts.expire_overdue, app))
     )
+    orphans = partial(
+        sweep_orphan_snapshots,
+        services.media,
+        services.timeline,
+        partial(services.wait_until_current, TIMELINE, timeout=10.0),
+        settings.orphan_min_age_minutes * 60,
+    )
+    services.background.append(PeriodicTask("snapshot-orphan-sweep", settings.orphan_sweep_seconds, orphans))
