@@ -105,4 +105,7 @@ def follow_in_threads(services: Services) -> None:
         partial(services.wait_until_current, TIMELINE, timeout=10.0),
         settings.orphan_min_age_minutes * 60,
     )
-    services.background.append(PeriodicTask("snapshot-orphan-sweep", settings.orphan_sweep_seconds, orphans))
+    # First soon after startup (after a crash is when orphans appear), then periodically.
+    first = min(60.0, settings.orphan_sweep_seconds)
+    sweep = PeriodicTask("snapshot-orphan-sweep", settings.orphan_sweep_seconds, orphans, first_after=first)
+    services.background.append(sweep)

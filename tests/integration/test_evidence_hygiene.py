@@ -64,6 +64,8 @@ def test_a_jpeg_shaped_body_that_does_not_decode_is_refused() -> None:
 
 def test_orphan_snapshot_files_are_swept(services_factory: Callable[..., Services]) -> None:
     services = services_factory()
+    sweeps = [b for b in services.background if getattr(b, "name", "") == "snapshot-orphan-sweep"]
+    assert len(sweeps) == 1 and sweeps[0].first_after <= 60  # runs soon after startup, then periodically
     app, media = services.app, services.media
     admin = Actor(register_user(app, "admin", "password-123", "admin").id, "admin")
     alice_user = register_user(app, "alice", "password-123", "candidate")
