@@ -96,26 +96,27 @@ def assemble(
 def follow_in_threads(services: Services) -> None:
     """The followers (read models, the recording closer) and the periodic work (expiry sweep,
     recording finalizer, retention), as threads of this process. PostgreSQL wakes them by
-    NOTIFY; SQLite by our inserts, else polling. Recording off: no closer and no finalizer (the
-    recordings read model and retention still run, for recordings made before)."""
+    NOTIFY; SQLite by our inserts, else polling. Recording off: nothing recording-related runs."""
     settings, app, bus = services.settings, services.app, services.bus
     poll = 1.0 if settings.uses_postgres else 0.1
     followers: list[Follower] = [
         ReadModel(proctor_center.ProctorCenterProjection(services.center.view)),
         ReadModel(timeline.TimelineProjection(services.timeline.view)),
-        ReadModel(RecordingsProjection(services.recordings.view)),
     ]
     if settings.enable_video_recording:
         (closer_view,) = services.views
-        followers.append(RecordingCloser(app, closer_view))
-        services.background.append(finalizer_loop(app, services.recordings, settings, services.media, bus))
+        recordings_model = ReadModel(RecordingsProjection(services.recordings.view))
+        followers += [recordings_model, RecordingCloser(app, closer_view)]
+        services.background += [
+            finalizer_loop(app, services.recordings, settings, services.media, bus),
+            retention_schedule(services),
+        ]
     services.followers += [FollowerRunner(app, f, bus, poll, services.faults) for f in followers]
     if hasattr(app.recorder, "register"):
         services.background.append(RecordedSignal(app.recorder, bus))
     services.background.append(
         PeriodicTask("expiry-sweep", settings.expiry_sweep_seconds, partial(attempts.expire_overdue, app))
     )
-    services.background.append(retention_schedule(services))
     orphans = partial(
         sweep_orphan_snapshots,
         services.media,
