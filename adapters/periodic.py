@@ -8,10 +8,14 @@ log = logging.getLogger(__name__)
 
 
 class PeriodicTask:
-    """Runs `task` every `interval` seconds in a daemon thread until stopped."""
+    """Runs `task` every `interval` seconds in a daemon thread until stopped; the first time
+    after `first_after` seconds if given (e.g. soon after startup), else after `interval`."""
 
-    def __init__(self, name: str, interval: float, task: Callable[[], object]) -> None:
+    def __init__(
+        self, name: str, interval: float, task: Callable[[], object], first_after: float | None = None
+    ) -> None:
         self.name, self.interval, self.task = name, interval, task
+        self.first_after = interval if first_after is None else first_after
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name=name)
 
@@ -24,7 +28,9 @@ class PeriodicTask:
             self._thread.join(2)
 
     def _run(self) -> None:
-        while not self._stopping.wait(self.interval):
+        wait = self.first_after
+        while not self._stopping.wait(wait):
+            wait = self.interval
             try:
                 self.task()
             except Exception:

@@ -101,6 +101,13 @@ class BatchingView(RowView):
             for change in changes:
                 self._run(cursor, *change_sql(change))
 
+    def apply(self, changes: Sequence[Change]) -> None:
+        """Changes with no tracking row: bookkeeping beside the read models (follower faults)."""
+        with self.batch():
+            cursor = self._open_cursor()
+            for change in changes:
+                self._run(cursor, *change_sql(change))
+
     def insert_tracking(self, tracking: Tracking) -> None:
         with self.batch():
             self._insert_tracking(self._open_cursor(), tracking)

@@ -64,7 +64,7 @@ def start_attempt(app: SmartExamApp, actor: Actor, exam_id: UUID) -> Attempt:
 def read_attempt(app: SmartExamApp, actor: Actor, attempt_id: UUID) -> Attempt:
     """Reads the attempt, expiring it first if its time is up (expiry on read)."""
     attempt = app.load(Attempt, attempt_id, "attempt")
-    require_owner_or_staff(actor, attempt.candidate_id)
+    require_owner_or_staff(actor, attempt.candidate_id, f"attempt {attempt.id}")
     if attempt.is_overdue(app.clock.now()):
         with contextlib.suppress(Conflict):  # someone else ended it meanwhile
             expire(app, attempt_id)
@@ -92,7 +92,7 @@ def require_session(app: SmartExamApp, attempt: Attempt) -> ProctorSession:
 
 def save_answer(app: SmartExamApp, actor: Actor, attempt_id: UUID, question_id: str, choice: int) -> None:
     attempt = read_attempt(app, actor, attempt_id)
-    require_owner(actor, attempt.candidate_id)
+    require_owner(actor, attempt.candidate_id, f"attempt {attempt.id}")
     exam = get_exam(app, attempt.exam_id)
     if not exam.has_question(question_id):
         raise NotFound(f"question {question_id!r} is not part of this exam")
@@ -104,7 +104,7 @@ def save_answer(app: SmartExamApp, actor: Actor, attempt_id: UUID, question_id: 
 
 def submit(app: SmartExamApp, actor: Actor, attempt_id: UUID) -> Attempt:
     attempt = read_attempt(app, actor, attempt_id)
-    require_owner(actor, attempt.candidate_id)
+    require_owner(actor, attempt.candidate_id, f"attempt {attempt.id}")
     exam = get_exam(app, attempt.exam_id)
     score = exam.score(attempt.answers)
     now = app.clock.now()

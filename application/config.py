@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from datetime import time
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +33,9 @@ class AppSettings(BaseSettings):
     # give an offset ("03:00+02:00") for another zone.
     retention_run_at: time = time(3, 0)
     expiry_sweep_seconds: float = Field(30.0, gt=0)
+    # Snapshot files no event refers to (a crash mid-upload) are removed when older than this.
+    orphan_sweep_seconds: float = Field(600.0, gt=0)
+    orphan_min_age_minutes: float = Field(60.0, ge=1)
     finalize_grace_seconds: float = Field(30.0, ge=0)
     # A finalizer's claim: after it runs out another worker may claim again (a crashed one's
     # never returns). Longer than any ffmpeg run: 10 min of video remuxes in seconds.
@@ -40,6 +44,8 @@ class AppSettings(BaseSettings):
     ice_servers: str = "[]"
     ffmpeg: str = ""
     session_hours: float = Field(12.0, gt=0)
+    # How long a process may trust its copy of a user's session version (revocation delay).
+    session_check_seconds: float = Field(2.0, ge=0, le=10)
     risk_weights: dict[str, int] = {
         "tab_hidden": 10,
         "fullscreen_exit": 5,
@@ -48,7 +54,19 @@ class AppSettings(BaseSettings):
     }
     sse_heartbeat_seconds: float = Field(15.0, gt=0)
     sse_client_queue: int = Field(256, ge=8)
-    login_attempts_per_minute: int = Field(20, ge=1)
+    login_attempts_per_minute: int = Field(20, ge=1)  # failures per account (15 min) before backoff
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: JSON list of addresses or
+    # networks, e.g. SMART_EXAM_TRUSTED_PROXIES='["127.0.0.1", "10.0.0.0/8"]'. Empty: none.
+    trusted_proxies: list[IPvAnyNetwork] = []
+    # Request limits (interfaces/middleware.py, and uvicorn in `smart-exam serve`).
+    max_json_body_bytes: int = Field(64 * 1024, ge=1024)  # bodies of routes with a JSON model
+    body_idle_timeout_seconds: float = Field(30.0, gt=0)  # no byte of the body for this long: 408
+    body_total_timeout_seconds: float = Field(300.0, gt=0)  # the whole body within this: else 408
+    max_header_bytes: int = Field(32 * 1024, ge=4096)  # request line + headers (h11 only)
+    # h11 enforces max_header_bytes; httptools is faster but has no header limit: use it only
+    # behind a proxy that limits headers (nginx does by default).
+    http_parser: Literal["h11", "httptools"] = "h11"
+    keep_alive_seconds: int = Field(5, ge=1)
     opentelemetry: bool = False  # FastAPI's native OpenTelemetry; on when you run an OTel SDK
     command_threads: int | None = Field(None, ge=0)  # default: 0 (the event loop) on SQLite, 4 on PG
 

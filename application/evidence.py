@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
@@ -17,13 +18,17 @@ from domain.errors import Conflict, InvalidInput, NotFound, SmartExamError
 from domain.proctoring import CLIENT_EVENT_TYPES, ProctorSession
 
 MAX_TEXT = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def bounded_text(value: str, field: str) -> str:
-    """Free text recorded on a session (event detail, staff note), stripped and bounded."""
+    """Free text recorded on a session (event detail, staff note), stripped and bounded. No
+    control characters, whoever calls: PostgreSQL refuses NUL, so one would stop a read model."""
     value = value.strip()
     if len(value) > MAX_TEXT:
         raise InvalidInput(f"{field} is longer than {MAX_TEXT} characters")
+    if _CONTROL.search(value):
+        raise InvalidInput(f"{field} must not contain control characters")
     return value
 
 
@@ -40,7 +45,7 @@ class SnapshotFile(NamedTuple):
 def candidate_session(app: SmartExamApp, actor: Actor, attempt_id: UUID) -> ProctorSession:
     """The active session of the caller's own attempt, for evidence uploads."""
     attempt = read_attempt(app, actor, attempt_id)
-    require_owner(actor, attempt.candidate_id)
+    require_owner(actor, attempt.candidate_id, f"attempt {attempt.id}")
     return _active(require_session(app, attempt), attempt.status)
 
 
@@ -49,10 +54,10 @@ def snapshot_session(app: SmartExamApp, actor: Actor, attempt_id: UUID) -> Proct
     before a snapshot's body is read, and `record_snapshots` decides again on the session
     as it is if anything changed meanwhile. A deadline that has passed is a fresh read."""
     attempt = app.peek(Attempt, attempt_id, "attempt")
-    require_owner_or_staff(actor, attempt.candidate_id)
+    require_owner_or_staff(actor, attempt.candidate_id, f"attempt {attempt.id}")
     if attempt.is_overdue(app.clock.now()):
         return candidate_session(app, actor, attempt_id)
-    require_owner(actor, attempt.candidate_id)
+    require_owner(actor, attempt.candidate_id, f"attempt {attempt.id}")
     if attempt.proctor_session_id is None:
         raise NotFound("proctoring is not enabled for this attempt")
     session = app.peek(ProctorSession, attempt.proctor_session_id, "proctor session")

@@ -46,4 +46,8 @@ class UnsupportedMediaType(SmartExamError):
 
 
 class RateLimited(SmartExamError):
-    """Too many requests (429)."""
+    """Too many requests (429); `retry_after` seconds become the Retry-After header."""
+
+    def __init__(self, detail: str, retry_after: int = 60) -> None:
+        super().__init__(detail)
+        self.retry_after = max(int(retry_after), 1)

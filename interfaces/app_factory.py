@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,12 @@ from adapters.runtime.bootstrap import bootstrap
 from adapters.runtime.command_lane import CommandLane
 from adapters.runtime.live_feed import CROSS_PROCESS_POLL_SECONDS, SAFETY_POLL_SECONDS, SessionFeed
 from adapters.runtime.services import Services
+from application import users
 from application.config import AppSettings
+from interfaces.docs import install_docs
 from interfaces.errors import install_error_handlers
+from interfaces.middleware import RequestLimits, SecurityHeaders
+from interfaces.openapi import install_openapi
 from interfaces.routers import (
     admin,
     auth,
@@ -34,9 +39,16 @@ from interfaces.routers import (
     video_chunks,
 )
 from interfaces.schemas import session_out
+from interfaces.sessions import SessionVersions
+from interfaces.throttle import LoginThrottle
 from interfaces.tokens import TokenSigner
 
 STATIC = Path(__file__).parent / "static"
+# Routes are matched in order, at a cost per route: the hottest one comes first.
+ROUTERS = (
+    snapshots, video_chunks, health, auth, exams, streams, proctor_sessions, evidence, recordings, admin,
+    pages,
+)  # fmt: skip
 log = logging.getLogger("smart_exam")
 
 
@@ -55,7 +67,10 @@ def create_app(
         services = build(settings)
         app.state.services = services
         app.state.signer = TokenSigner(services.secret_key, settings.session_hours * 3600)
-        app.state.login_throttle = auth.LoginThrottle(settings.login_attempts_per_minute)
+        app.state.sessions = SessionVersions(
+            partial(users.session_version, services.app), settings.session_check_seconds
+        )
+        app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute)
         app.state.commands = commands = CommandLane(settings.command_concurrency)
         intake = snapshot_intake(services.app, services.media, settings, commands.run)
         app.state.snapshot_intake = intake
@@ -80,11 +95,26 @@ def create_app(
     telemetry: TelemetryConfig | None = (
         None if settings.opentelemetry else {"tracing": False, "metrics": False, "logs": False}
     )
-    app = FastAPI(title="Smart Exam Proctoring", version="0.1.0", lifespan=lifespan, telemetry=telemetry)
+    app = FastAPI(
+        title="Smart Exam Proctoring",
+        version="0.1.0",
+        lifespan=lifespan,
+        telemetry=telemetry,
+        docs_url=None,  # served without a CDN by interfaces/docs.py
+        redoc_url=None,
+    )
     install_error_handlers(app)
-    # Routes are matched in order, at a cost per route: the hottest one comes first.
-    routers = (snapshots, video_chunks, health, auth, exams, streams, proctor_sessions, evidence)
-    for module in (*routers, recordings, admin, pages):
+    install_openapi(app)
+    app.add_middleware(
+        RequestLimits,
+        routes=[route for module in ROUTERS for route in module.router.routes],
+        json_limit=settings.max_json_body_bytes,
+        idle_timeout=settings.body_idle_timeout_seconds,
+        total_timeout=settings.body_total_timeout_seconds,
+    )
+    app.add_middleware(SecurityHeaders, trusted_proxies=settings.trusted_proxies)
+    for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_docs(app)
     return app

@@ -6,13 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from adapters.runtime.logs import configure_logging
 from application.access import Actor
 from application.config import AppSettings
 from application.exams import create_exam
-from application.users import load_user_by_name, register_user
+from application.users import load_user_by_name, register_user, set_disabled
 from domain.errors import SmartExamError
 from domain.users import ROLES
 
@@ -39,7 +40,20 @@ def _serve(settings: AppSettings, host: str, port: int, seed_demo: bool) -> None
 
     # log_config=None: uvicorn's loggers (access lines too) go through our one timestamped format;
     # its own colourising access formatter cost ~5% of a request.
-    uvicorn.run(create_app(settings, build=build), host=host, port=port, log_level="info", log_config=None)
+    uvicorn.run(
+        create_app(settings, build=build), host=host, port=port, log_level="info", **server_options(settings)
+    )
+
+
+def server_options(settings: AppSettings) -> dict[str, Any]:
+    """uvicorn's options: h11 with a cap on the request head (an 8 MB header is refused),
+    keep-alive bounded; a body that stops arriving is ended by interfaces/middleware.py."""
+    return {
+        "log_config": None,
+        "http": settings.http_parser,
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "timeout_keep_alive": settings.keep_alive_seconds,
+    }
 
 
 def _work(settings: AppSettings) -> None:
@@ -94,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--password", required=True)
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--display-name", default="")
+    for action in ("disable", "enable"):
+        toggle = users.add_parser(action, help=f"{action} a user (disabling ends every session)")
+        toggle.add_argument("--username", required=True)
     exams = sub.add_parser("exams", help="manage exams").add_subparsers(dest="action", required=True)
     imp = exams.add_parser("import", help="import exams from a JSON file (one object or a list)")
     imp.add_argument("file", type=Path)
@@ -143,7 +160,10 @@ def _dispatch(args: argparse.Namespace, settings: AppSettings) -> int:
             from interfaces.cli_retention import run_retention
 
             return run_retention(services, args.dry_run)
-        if args.command == "users":
+        if args.command == "users" and args.action in ("disable", "enable"):
+            user = set_disabled(services.app, args.username, args.action == "disable")
+            print(f"{args.action}d {user.username}")
+        elif args.command == "users":
             user = register_user(services.app, args.username, args.password, args.role, args.display_name)
             print(f"added {user.role} {user.username} ({user.id})")
         elif args.command == "exams":

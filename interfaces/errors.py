@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from domain import errors
+from interfaces.deps import actor_from
+from interfaces.routers.pages import error_page
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ HTTP_NAMES = {
     403: "PermissionDenied",
     404: "NotFound",
     405: "MethodNotAllowed",
+    408: "RequestTimeout",
     409: "Conflict",
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
@@ -41,8 +45,32 @@ HTTP_NAMES = {
 }
 
 
-def error_response(status: int, error: str, detail: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+API_PREFIXES = ("/api/", "/static/", "/healthz", "/openapi.json", "/docs", "/redoc")
+
+
+def wants_page(request: Request) -> bool:
+    """A browser navigating to a page (not the API): its errors are HTML in the pages' look."""
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.url.path.startswith(API_PREFIXES)
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def page_error(request: Request, status: int, detail: str) -> Response:
+    try:
+        actor = actor_from(request, request.app.state.signer)
+    except errors.SmartExamError:
+        actor = None
+    return error_page(status, detail, actor)
+
+
+def error_response(
+    status: int, error: str, detail: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
 
 
@@ -58,23 +86,28 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.SmartExamError)
     async def _domain(_: Request, exc: errors.SmartExamError) -> JSONResponse:
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
-        return error_response(status, type(exc).__name__, exc.detail)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, errors.RateLimited) else None
+        return error_response(status, type(exc).__name__, exc.detail, headers)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
         return error_response(409, "Conflict", "another change was saved first; reload and retry")
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if wants_page(request):
+            return page_error(request, 422, "This address is malformed: " + _validation_detail(exc))
         malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
         if malformed:
             return error_response(400, "BadRequest", "request body is not valid JSON")
         return error_response(422, "InvalidInput", _validation_detail(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and wants_page(request):
+            return page_error(request, 404, "There is no page at this address.")
         name = HTTP_NAMES.get(exc.status_code, "HTTPError")
-        return error_response(exc.status_code, name, str(exc.detail))
+        return error_response(exc.status_code, name, str(exc.detail), exc.headers)
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(request: Request, _: ClientDisconnect) -> JSONResponse:

@@ -6,17 +6,34 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from pydantic.alias_generators import to_camel
+
+from interfaces.text import Choice, EventType, Identifier, LongText, Message, Note, Password, Title, Username
 
 
 class Camel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
-class LoginIn(Camel):
-    username: str = Field(min_length=1, max_length=200)
-    password: str = Field(min_length=1, max_length=1000)
+class CamelIn(Camel):
+    """A request body: strict types ("1" and true are not 1), text through interfaces/text.py."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class LoginIn(CamelIn):
+    username: Username
+    password: Password
+
+
+class PasswordChangeIn(CamelIn):
+    current_password: Password
+    new_password: Password
+
+
+class DisabledIn(CamelIn):
+    disabled: StrictBool
 
 
 class LoginOut(Camel):
@@ -33,19 +50,19 @@ class MeOut(Camel):
     display_name: str
 
 
-class QuestionIn(Camel):
-    id: str = Field(min_length=1, max_length=100)
-    text: str = Field(min_length=1, max_length=5000)
-    choices: list[str] = Field(min_length=2, max_length=20)
-    answer: int = Field(ge=0)
+class QuestionIn(CamelIn):
+    id: Identifier
+    text: LongText
+    choices: list[Choice] = Field(min_length=2, max_length=20)
+    answer: StrictInt = Field(ge=0, le=19)
 
 
-class ExamIn(Camel):
-    title: str = Field(min_length=1, max_length=300)
-    duration_seconds: int = Field(ge=10, le=24 * 3600)
-    proctoring_enabled: bool = True
+class ExamIn(CamelIn):
+    title: Title
+    duration_seconds: StrictInt = Field(ge=10, le=24 * 3600)
+    proctoring_enabled: StrictBool = True
     questions: list[QuestionIn] = Field(min_length=1, max_length=500)
-    pass_mark: int | None = Field(default=None, ge=0)
+    pass_mark: StrictInt | None = Field(default=None, ge=0, le=500)
 
 
 class IdOut(Camel):
@@ -102,8 +119,8 @@ class AttemptOut(Camel):
     proctoring: ProctoringOut
 
 
-class AnswerIn(Camel):
-    choice: int = Field(ge=0, le=100)
+class AnswerIn(CamelIn):
+    choice: StrictInt = Field(ge=0, le=100)
 
 
 class SubmitOut(Camel):
@@ -113,8 +130,8 @@ class SubmitOut(Camel):
     passed: bool | None
 
 
-class ForceEndIn(Camel):
-    reason: str = Field(default="", max_length=2000)
+class ForceEndIn(CamelIn):
+    reason: Note = ""
 
 
 class StatusOut(Camel):
@@ -196,17 +213,17 @@ def snapshot_url(snapshot_id: UUID | str) -> str:
     return f"/api/Proctor/snapshot-file/{snapshot_id}"
 
 
-class ClientEventIn(Camel):
-    type: str = Field(min_length=1, max_length=64)
-    detail: str = Field(default="", max_length=2000)
+class ClientEventIn(CamelIn):
+    type: EventType
+    detail: Note = ""
 
 
-class FlagIn(Camel):
-    note: str = Field(default="", max_length=2000)
+class FlagIn(CamelIn):
+    note: Note = ""
 
 
-class WarnIn(Camel):
-    message: str = Field(min_length=1, max_length=2000)
+class WarnIn(CamelIn):
+    message: Message
 
 
 class PositionOut(Camel):

@@ -1,4 +1,5 @@
-"""Stateless signed session tokens (HMAC-SHA256) and the CSRF token derived from them."""
+"""Signed session tokens (HMAC-SHA256) and the CSRF token derived from them. A token carries
+the user's session version; interfaces/sessions.py checks it against the store (revocation)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,13 @@ from uuid import UUID
 
 from application.access import Actor
 from domain.errors import NotAuthenticated
+
+MAX_TOKEN_LENGTH = 2048
+
+
+def same_secret(sent: str, expected: str) -> bool:
+    """Constant-time comparison of any text a client sent (non-ASCII included) with a secret."""
+    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode())
 
 
 def _b64(data: bytes) -> str:
@@ -34,30 +42,38 @@ class TokenSigner:
     def _sign(self, body: str) -> str:
         return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
 
-    def issue(self, actor: Actor) -> str:
+    def issue(self, actor: Actor, version: int = 0) -> str:
         claims = {
             "sub": str(actor.user_id),
             "role": actor.role,
             "name": actor.display_name,
             "exp": int(time.time() + self.lifetime),
+            "ver": version,  # the user's session version: see interfaces/sessions.py
         }
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         return f"{body}.{self._sign(body)}"
 
     def verify(self, token: str) -> Actor:
-        actor, expires = self._claims(token)
+        return self.verify_with_version(token)[0]
+
+    def verify_with_version(self, token: str) -> tuple[Actor, int]:
+        """The caller and the session version the token was issued at (signature and expiry
+        checked here; the version against the store by SessionVersions)."""
+        actor, expires, version = self._claims(token)
         if expires < time.time():
             raise NotAuthenticated("session expired; please log in again")
-        return actor
+        return actor, version
 
-    def _verified_claims(self, token: str) -> tuple[Actor, float]:
+    def _verified_claims(self, token: str) -> tuple[Actor, float, int]:
+        if len(token) > MAX_TOKEN_LENGTH or not token.isascii():  # compare_digest refuses non-ASCII text
+            raise NotAuthenticated("invalid session; please log in again")
         body, _, signature = token.partition(".")
-        if not body or not hmac.compare_digest(signature, self._sign(body)):
+        if not body or not same_secret(signature, self._sign(body)):
             raise NotAuthenticated("invalid session; please log in again")
         try:
             claims = json.loads(_unb64(body))
             actor = Actor(UUID(claims["sub"]), str(claims["role"]), str(claims.get("name", "")))
-            return actor, float(claims["exp"])
+            return actor, float(claims["exp"]), int(claims.get("ver", 0))
         except (ValueError, KeyError, TypeError):
             raise NotAuthenticated("invalid session; please log in again") from None
 

@@ -279,3 +279,13 @@ class TimelineQueries:
     def snapshot(self, snapshot_id: UUID) -> dict[str, Any] | None:
         rows = self.view.query("SELECT * FROM timeline_snapshots WHERE snapshot_id = ?", [str(snapshot_id)])
         return rows[0] if rows else None
+
+    def recorded_paths(self, paths: list[str]) -> set[str]:
+        """Which of these media paths a SnapshotTaken event refers to (the orphan sweep)."""
+        found: set[str] = set()
+        for start in range(0, len(paths), 500):
+            part = paths[start : start + 500]
+            marks = ", ".join("?" * len(part))
+            rows = self.view.query(f"SELECT path FROM timeline_snapshots WHERE path IN ({marks})", part)
+            found.update(str(r["path"]) for r in rows)
+        return found

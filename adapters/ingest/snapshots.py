@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 from uuid import UUID, uuid4
 
 from adapters.ingest.pipeline import IngestPipeline
-from adapters.ingest.validators import JpegSnapshot
+from adapters.ingest.validators import AllOf, JpegDecodes, JpegSnapshot, Validator
 from application import evidence
 from application.access import Actor
 from application.app import SmartExamApp
@@ -31,7 +31,7 @@ class SnapshotUpload:
 
     session: ProctorSession
     now: Callable[[], datetime]
-    validator: JpegSnapshot
+    validator: Validator
     taken_at: datetime | None = field(default=None, init=False)
 
     def create(self, storage: MediaStorage) -> tuple[str, BinaryIO]:
@@ -72,7 +72,7 @@ class SnapshotIntake:
         return session
 
     async def ingest(self, session: ProctorSession, body: AsyncIterable[bytes]) -> SnapshotFile:
-        upload = SnapshotUpload(session, self.now, JpegSnapshot(self.max_pixels))
+        upload = SnapshotUpload(session, self.now, AllOf(JpegSnapshot(self.max_pixels), JpegDecodes()))
         return await self.pipeline.ingest(upload, body)
 
     def close(self) -> None:

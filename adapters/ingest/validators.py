@@ -8,7 +8,10 @@ a writer thread, one call at a time per upload, so a validator may keep state an
 from __future__ import annotations
 
 import hashlib
+import io
 from typing import Protocol
+
+from PIL import Image
 
 from domain.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
@@ -107,6 +110,32 @@ class JpegSnapshot:
                 break
             i += 2 + length
         self._pending = data[i:]  # at most a frame header's 9 bytes
+
+
+class JpegDecodes:
+    """JPEG-shaped is not enough: the image must decode (quantisation and Huffman tables, a
+    scan). Run after JpegSnapshot (AllOf), so the size and pixel caps hold before decoding.
+    Decoded at 1/8 scale (libjpeg still reads every coefficient) on the writer thread; Pillow
+    releases the GIL. The body is kept for it: a snapshot is small (its cap)."""
+
+    head_bytes = 0
+
+    def __init__(self) -> None:
+        self._body = bytearray()
+
+    def check_head(self, head: bytes) -> None:
+        pass
+
+    def feed(self, chunk: bytes) -> None:
+        self._body += chunk
+
+    def finish(self) -> None:
+        try:
+            with Image.open(io.BytesIO(bytes(self._body)), formats=["JPEG"]) as image:
+                image.draft("L", (max(image.width // 8, 1), max(image.height // 8, 1)))
+                image.load()
+        except Exception:  # Pillow raises OSError, SyntaxError, ValueError... for broken streams
+            raise InvalidInput("JPEG does not decode as an image") from None
 
 
 class MediaContainerHeader:

@@ -7,16 +7,19 @@ from __future__ import annotations
 from functools import partial
 
 from adapters.clock import SystemClock
+from adapters.ingest.orphans import sweep_orphan_snapshots
 from adapters.passwords import Argon2Hasher
 from adapters.periodic import PeriodicTask
 from adapters.read_models import build_view
+from adapters.runtime import faults
 from adapters.runtime.bus import EVENTS_RECORDED, LocalBus, PostgresBus
+from adapters.runtime.faults import FollowerFaults
 from adapters.runtime.followers import Follower, FollowerRunner, ReadModel
 from adapters.runtime.migration import migration_lock, postgres_conninfo
 from adapters.runtime.recording_work import CLOSER, RecordingCloser, finalizer_loop
 from adapters.runtime.retention import retention_schedule
 from adapters.runtime.secret_key import secret_key
-from adapters.runtime.services import Services
+from adapters.runtime.services import TIMELINE, Services
 from adapters.store_config import store_env
 from application import attempts
 from application.app import SmartExamApp
@@ -67,6 +70,7 @@ def assemble(
         recordings_view = build_view(settings, "recordings", recordings.TABLES)
         # The closer's tracking: made here, under the migration lock, like every table.
         closer_view = build_view(settings, CLOSER, []) if settings.enable_video_recording else None
+        fault_view = build_view(settings, faults.NAME, faults.TABLES)
         bus: LocalBus = LocalBus()
         if settings.uses_postgres:
             recorder_channel = str(getattr(app.recorder, "channel_name"))  # noqa: B009
@@ -85,29 +89,42 @@ def assemble(
         secret_key(settings),
         RecordingQueries(recordings_view),
         views=[closer_view] if closer_view is not None else [],
+        faults=FollowerFaults(fault_view),
     )
 
 
 def follow_in_threads(services: Services) -> None:
     """The followers (read models, the recording closer) and the periodic work (expiry sweep,
     recording finalizer, retention), as threads of this process. PostgreSQL wakes them by
-    NOTIFY; SQLite by our inserts, else polling. Recording off: no closer and no finalizer (the
-    recordings read model and retention still run, for recordings made before)."""
+    NOTIFY; SQLite by our inserts, else polling. Recording off: nothing recording-related runs."""
     settings, app, bus = services.settings, services.app, services.bus
     poll = 1.0 if settings.uses_postgres else 0.1
     followers: list[Follower] = [
         ReadModel(proctor_center.ProctorCenterProjection(services.center.view)),
         ReadModel(timeline.TimelineProjection(services.timeline.view)),
-        ReadModel(RecordingsProjection(services.recordings.view)),
     ]
     if settings.enable_video_recording:
         (closer_view,) = services.views
-        followers.append(RecordingCloser(app, closer_view))
-        services.background.append(finalizer_loop(app, services.recordings, settings, services.media, bus))
-    services.followers += [FollowerRunner(app, f, bus, poll) for f in followers]
+        recordings_model = ReadModel(RecordingsProjection(services.recordings.view))
+        followers += [recordings_model, RecordingCloser(app, closer_view)]
+        services.background += [
+            finalizer_loop(app, services.recordings, settings, services.media, bus),
+            retention_schedule(services),
+        ]
+    services.followers += [FollowerRunner(app, f, bus, poll, services.faults) for f in followers]
     if hasattr(app.recorder, "register"):
         services.background.append(RecordedSignal(app.recorder, bus))
     services.background.append(
         PeriodicTask("expiry-sweep", settings.expiry_sweep_seconds, partial(attempts.expire_overdue, app))
     )
-    services.background.append(retention_schedule(services))
+    orphans = partial(
+        sweep_orphan_snapshots,
+        services.media,
+        services.timeline,
+        partial(services.wait_until_current, TIMELINE, timeout=10.0),
+        settings.orphan_min_age_minutes * 60,
+    )
+    # First soon after startup (after a crash is when orphans appear), then periodically.
+    first = min(60.0, settings.orphan_sweep_seconds)
+    sweep = PeriodicTask("snapshot-orphan-sweep", settings.orphan_sweep_seconds, orphans, first_after=first)
+    services.background.append(sweep)

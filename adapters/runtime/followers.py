@@ -35,6 +35,7 @@ from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
 from adapters.runtime.bus import EVENTS_RECORDED, FOLLOWER_PROGRESS, LocalBus
+from adapters.runtime.faults import FaultReporter, NoFaultLog
 from application.ports import MessageBus, Payload
 from projections.rows import RowView
 
@@ -100,8 +101,14 @@ class FollowerRunner:
         follower: Follower,
         bus: MessageBus | None = None,
         poll_seconds: float = 0.1,
+        faults: FaultReporter | None = None,
     ) -> None:
         self.app = app
+        self.faults: FaultReporter = faults or NoFaultLog()
+        self.failing: tuple[int, str] | None = None  # (position, topic) of the event it cannot apply
+        self._batch_size = BATCH_SIZE
+        self._current: tuple[int, str] = (0, "")
+        self._suspect = 0
         self.follower = follower
         self.bus: MessageBus = bus or LocalBus()
         self.poll_seconds = poll_seconds
@@ -134,19 +141,49 @@ class FollowerRunner:
             top = self.app.recorder.max_notification_id() or 0
             if top <= start:
                 break
+            size, self._current = self._batch_size, (0, "")
             notifications = self.app.recorder.select_notifications(
-                start, BATCH_SIZE, stop=top, topics=self.follower.topics, inclusive_of_start=False
+                start, size, stop=top, topics=self.follower.topics, inclusive_of_start=False
             )
-            examined = notifications[-1].id if len(notifications) == BATCH_SIZE else top
+            examined = notifications[-1].id if len(notifications) == size else top
             with self.follower.batch():
                 for notification in notifications:
+                    self._current = (notification.id, notification.topic)
                     event = self.app.mapper.to_domain_event(notification)
                     self.follower.process(event, Tracking(name, notification.id))
                 if not notifications or notifications[-1].id < examined:
                     tracking.insert_tracking(Tracking(name, examined))
             handled += len(notifications)
+            if self._batch_size == 1 and self._current[0] >= self._suspect:
+                self._recovered()
             progress(examined)
         return handled
+
+    def _failed(self, error: Exception) -> None:
+        """After a failed batch, retry one event at a time: the one that fails is then known
+        exactly, and the events before it are applied. Reported in the log and on /healthz."""
+        position, topic = self._current
+        if position == 0:  # no event in hand: reading the log failed (the store is down)
+            return
+        if self._batch_size > 1:
+            self._batch_size, self._suspect = 1, position
+            return
+        first = self.failing != (position, topic)
+        self.failing = (position, topic)
+        if first:
+            log.error(
+                "follower %s cannot apply event %d (%s): %s; it retries with backoff and "
+                "everything after it waits", self.follower.name, position, topic, error,
+            )
+        self.faults.report(self.follower.name, position, topic, error)
+
+    def _recovered(self) -> None:
+        self._batch_size = BATCH_SIZE
+        if self.failing is not None:
+            name, position = self.follower.name, self.failing[0]
+            log.warning("follower %s applied event %d after failing on it", name, position)
+            self.failing = None
+            self.faults.clear(self.follower.name)
 
     def _applied(self, position: int) -> None:
         self._moved = True
@@ -165,10 +202,11 @@ class FollowerRunner:
                     continue
             except IntegrityError:
                 continue  # another process applied it first: resume after its position
-            except Exception:
+            except Exception as error:
                 if self._stopping.is_set():
                     return
                 log.exception("follower %s failed; retrying in %.1fs", self.follower.name, delay)
+                self._failed(error)
                 self._stopping.wait(delay)
                 delay = min(delay * 2, 10.0)
                 continue

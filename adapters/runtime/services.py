@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.runtime.bus import LocalBus
+from adapters.runtime.faults import FollowerFaults
 from adapters.runtime.followers import FollowerRunner, wait_until_applied
 from application.app import SmartExamApp
 from application.config import AppSettings
@@ -37,6 +38,7 @@ class Services:
     background: list[Any] = field(default_factory=list)  # anything with start() and stop()
     followers_in_child: bool = False
     views: list[Any] = field(default_factory=list)  # process managers' tracking views (the closer's)
+    faults: FollowerFaults | None = None  # followers that cannot apply an event (GET /healthz)
 
     def start(self) -> None:
         self.bus.start()
@@ -68,3 +70,5 @@ class Services:
         self.app.close()
         for view in [self.center.view, self.timeline.view, self.recordings.view, *self.views]:
             view.datastore.close()
+        if self.faults is not None:
+            self.faults.close()

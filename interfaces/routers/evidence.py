@@ -38,11 +38,12 @@ def snapshot_file(snapshot_id: UUID, actor: ActorDep, services: ServicesDep) -> 
         row = services.timeline.snapshot(snapshot_id)
     if row is None:
         raise NotFound(f"snapshot {snapshot_id} not found")
-    require_owner_or_staff(actor, UUID(row["candidate_id"]))
+    require_owner_or_staff(actor, UUID(row["candidate_id"]), f"snapshot {snapshot_id}")
     return FileResponse(
         services.media.resolve(row["path"]),
         media_type="image/jpeg",
-        headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
+        # Webcam images must not stay in a shared browser's cache after logout.
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
     )
 
 

@@ -24,6 +24,7 @@ from interfaces.schemas import (
     StatusOut,
     SubmitOut,
 )
+from interfaces.text import Identifier
 
 router = APIRouter(tags=["exams"])
 
@@ -116,7 +117,7 @@ def get_attempt(attempt_id: UUID, actor: ActorDep, services: ServicesDep, respon
 @router.put("/api/attempts/{attempt_id}/answers/{question_id}", response_model=StatusOut)
 async def save_answer(
     attempt_id: UUID,
-    question_id: str,
+    question_id: Identifier,
     body: AnswerIn,
     actor: ActorDep,
     services: ServicesDep,

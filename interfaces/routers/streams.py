@@ -8,27 +8,17 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sse_starlette import EventSourceResponse
 
 from adapters.runtime.live_feed import FeedClient, SessionFeed
 from application.access import STAFF, require_role
 from application.attempts import read_attempt
-from domain.errors import BadRequest
-from interfaces.deps import ActorDep, ServicesDep
+from interfaces.deps import ActorDep, LastEventIdDep, ServicesDep
 from projections.samples import sample_sessions
 
 router = APIRouter(tags=["streams"])
-LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
-
-
-def _last_id(raw: str | None) -> int | None:
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit():
-        raise BadRequest("Last-Event-ID must be a non-negative integer position")
-    return int(raw)
 
 
 def _respond(request: Request, events: AsyncIterator[dict[str, Any]]) -> EventSourceResponse:
@@ -62,11 +52,10 @@ async def sessions_stream(
     request: Request,
     actor: ActorDep,
     services: ServicesDep,
-    last_event_id: LastEventId = None,
+    resume_from: LastEventIdDep,
     include_samples: Annotated[bool, Query(alias="includeSamples")] = False,
 ) -> EventSourceResponse:
     require_role(actor, *STAFF)
-    resume_from = _last_id(last_event_id)
     feed: SessionFeed = request.app.state.feed
     client = feed.subscribe(lambda row: row.get("session_id") is not None)
 

@@ -91,7 +91,7 @@ def test_attempt_lifecycle_and_ownership(api: Api) -> None:
     attempt = first["attemptId"]
     assert_error(c.post(f"/api/exams/{exam}/attempts", headers=api.proctor), 403)
     assert_error(c.post(f"/api/exams/{UNKNOWN}/attempts", headers=api.alice), 404)
-    assert_error(c.get(f"/api/attempts/{attempt}", headers=api.bob), 403)
+    assert_error(c.get(f"/api/attempts/{attempt}", headers=api.bob), 404)  # issue 12 class 8
     assert_error(c.get(f"/api/attempts/{UNKNOWN}", headers=api.alice), 404)
     assert_error(c.get("/api/attempts/not-a-uuid", headers=api.alice), 422)
     view = c.get(f"/api/attempts/{attempt}", headers=api.alice).json()
@@ -102,11 +102,11 @@ def test_attempt_lifecycle_and_ownership(api: Api) -> None:
         return c.put(f"/api/attempts/{attempt}/answers/{q}", json=body, headers=who)
 
     assert put("q1", {"choice": 1}).json() == {"status": "saved"}
-    assert_error(put("q1", {"choice": 1}, api.bob), 403)
+    assert_error(put("q1", {"choice": 1}, api.bob), 404)
     assert_error(put("q9", {"choice": 0}), 404)
     assert_error(put("q1", {"choice": 7}), 422)
     assert_error(put("q1", {"choice": "one"}), 422)
-    assert_error(c.post(f"/api/attempts/{attempt}/submit", headers=api.bob), 403)
+    assert_error(c.post(f"/api/attempts/{attempt}/submit", headers=api.bob), 404)
     result = c.post(f"/api/attempts/{attempt}/submit", headers=api.alice).json()
     assert result == {"status": "Submitted", "score": 1, "maxScore": 2, "passed": False}
     assert_error(c.post(f"/api/attempts/{attempt}/submit", headers=api.alice), 409, "Conflict")
@@ -192,7 +192,7 @@ def test_proctor_actions_and_detail(api: Api) -> None:
     )
     assert ev.status_code == 201
     assert_error(c.post(f"/api/Proctor/event/{attempt}", json={"type": "rm -rf"}, headers=api.alice), 422)
-    assert_error(c.post(f"/api/Proctor/event/{attempt}", json={"type": "tab_hidden"}, headers=api.bob), 403)
+    assert_error(c.post(f"/api/Proctor/event/{attempt}", json={"type": "tab_hidden"}, headers=api.bob), 404)
     detail = wait_until(
         lambda: c.get(f"/api/Proctor/sessions/{attempt}", headers=api.proctor).json(),
         lambda d: (

@@ -99,7 +99,8 @@ def test_too_big_mid_stream_is_refused_and_leaves_nothing(chunk_api: Api, attemp
 def test_callers_who_may_not_upload_are_refused(chunk_api: Api, attempt: str) -> None:
     api = chunk_api
     before = state(api)
-    assert_refused(api, post_chunk(api, attempt, 0, 0, EBML_HEAD, who=api.bob), 403, before)
+    # Another candidate's attempt answers as a missing one (issue 12: no enumeration); staff: 403.
+    assert_refused(api, post_chunk(api, attempt, 0, 0, EBML_HEAD, who=api.bob), 404, before)
     assert_refused(api, post_chunk(api, attempt, 0, 0, EBML_HEAD, who=api.proctor), 403, before)
     unknown = "00000000-0000-0000-0000-000000000000"
     assert_refused(api, post_chunk(api, unknown, 0, 0, EBML_HEAD), 404, before)

@@ -160,17 +160,18 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @rule(key=started_keys, other=candidates)
     def intruder(self, key: tuple[int, int], other: int) -> None:
-        """Another candidate can neither answer, submit, read nor end someone else's attempt."""
+        """Another candidate can neither answer, submit, read nor end someone else's attempt; to
+        them it does not exist (issue 12, class 8: NotFound, as for a missing attempt)."""
         c, e = key
         attempt_id = self._key(c, e)
         if other == c:
             return
         intruder = self.candidates[other]
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotFound):
             submit(self.app, intruder, attempt_id)
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotFound):
             save_answer(self.app, intruder, attempt_id, "q1", 1)
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotFound):
             read_attempt(self.app, intruder, attempt_id)
         with pytest.raises(PermissionDenied):
             force_end(self.app, intruder, attempt_id, "no")
