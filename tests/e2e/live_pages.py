@@ -29,8 +29,10 @@ COUNT_PEER_CONNECTIONS = """(() => {
 })();"""
 
 # Frames the session page's <video> has decoded (0 before any).
-FRAMES = "() => { const v = document.querySelector('[data-testid=live-video]');" \
+FRAMES = (
+    "() => { const v = document.querySelector('[data-testid=live-video]');"
     " return v && v.videoWidth > 0 ? v.getVideoPlaybackQuality().totalVideoFrames : 0; }"
+)
 
 
 def report_timings() -> Iterator[None]:

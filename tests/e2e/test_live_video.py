@@ -108,8 +108,14 @@ def test_card_and_timeline_show_live_as_network(live_server: Any, browser: Any) 
         # the only viewer leaves: the candidate's page reports the connection lost
         proctor.close()
         expect(card.get_by_test_id("live-status")).to_have_text("Offline", timeout=10_000)
-        kinds = wait_until(lambda: (k := timeline_kinds(live_server, attempt_id))
-                           and {"live_connected", "live_lost"} <= set(k) and k, timeout=10)
+        kinds = wait_until(
+            lambda: (
+                (k := timeline_kinds(live_server, attempt_id))
+                and {"live_connected", "live_lost"} <= set(k)
+                and k
+            ),
+            timeout=10,
+        )
         assert kinds and {"live_connected", "live_lost"} <= set(kinds), kinds
 
         # the session page lists them under Network, and the risk score did not move

@@ -1,8 +1,9 @@
 // Candidate exam page: questions (saved on change, exam/questions.js), countdown with
 // auto-submit (exam/countdown.js), submit and result, the ended state (expiry / force-end from
 // the SSE stream or a 409), proctor warnings (exam/warning-overlay.js), and proctoring when the
-// exam is proctored (exam/proctoring-panel.js), and the server recording when it is on
-// (exam/recording-panel.js, loaded only then).
+// exam is proctored (exam/proctoring-panel.js), the server recording when it is on
+// (exam/recording-panel.js, loaded only then) and live video to proctors when it is on
+// (lib/live/publisher.js, loaded only then: off means no RTCPeerConnection, no socket).
 import { api, ApiError } from "/static/lib/http.js";
 import { $, announce, boot, setBusy, toast } from "/static/lib/dom.js";
 import { openStream } from "/static/lib/sse.js";
@@ -141,6 +142,16 @@ function openFeed() {
   });
 }
 
+// -- live video to proctors: the module is loaded only when the server streams live ----------
+async function startLive() {
+  try {
+    const { startPublisher } = await import("/static/lib/live/publisher.js");
+    if (!ended && !proctor.stopped) startPublisher({ client: proctor }); // proctor.stop() says bye
+  } catch (err) {
+    console.warn("live video could not start", err);
+  }
+}
+
 // -- boot ----------------------------------------------------------------------------------
 async function main() {
   try {
@@ -173,6 +184,7 @@ async function main() {
       isEnded,
       onEnded: refresh,
     });
+    if (attempt.proctoring.liveVideo) startLive();
     if (recorded) {
       startRecordingPanel({ proctor, chunkSeconds: attempt.proctoring.chunkSeconds, isEnded })
         .then((started) => { recording = started; })

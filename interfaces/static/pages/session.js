@@ -101,10 +101,25 @@ function renderTimeline(items) {
   timelineKey = key;
 }
 
+// The viewer is loaded only when the server streams live, and runs while the session is Active.
+let viewer = null;
+async function syncLive(live, s) {
+  const wanted = live.enabled && s.status === "Active";
+  if (wanted && !viewer) {
+    viewer = "loading";
+    const { startViewer } = await import("/static/lib/live/viewer.js");
+    viewer = startViewer({ attemptId, video: document.querySelector("[data-testid=live-video]"),
+      statusEl: $("live").querySelector("[data-testid=live-status]"), noteEl: $("live-note") });
+  } else if (!wanted && viewer && viewer !== "loading") {
+    viewer.stop();
+  }
+}
+
 function render() {
   const s = detail.session;
   renderHeader(s);
   renderLive(detail.live || { enabled: false }, detail.recording);
+  syncLive(detail.live || { enabled: false }, s).catch((err) => console.warn("live video could not start", err));
   renderShots(detail.snapshots || []);
   renderTimeline(detail.timeline || []);
 }
