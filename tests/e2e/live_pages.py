@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from candidate_pages import create_exam, start_exam
 from e2e_conftest import LiveServer, login
 from helpers import skip_or_fail
@@ -126,12 +125,3 @@ class UdpBlock:
         if self.on:
             self._run("delete", "table", "inet", NFT_TABLE)
             self.on = False
-
-
-@pytest.fixture
-def udp_block() -> Iterator[UdpBlock]:
-    block = UdpBlock()
-    try:
-        yield block
-    finally:
-        block.unblock()
