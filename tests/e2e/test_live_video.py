@@ -11,6 +11,7 @@ Run (loopback-only network namespace): ./test.sh tests/e2e/test_live_video.py -q
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -133,6 +134,51 @@ def test_card_and_timeline_show_live_as_network(live_server: Any, browser: Any) 
         assert page.locator(LIVE_STATUS).inner_text() == "Live"
     finally:
         for ctx in (candidate_ctx, proctor_ctx, center_ctx):
+            ctx.close()
+        if attempt_id:
+            _force_end(live_server, attempt_id)
+
+
+TRACK_ID = "() => window.smartExamProctoring.camera.stream.getVideoTracks()[0].id"
+# Every live sender carries the camera's current video track (replaceTrack after a restart).
+SENDERS_ON_CURRENT_TRACK = """() => {
+  const track = window.smartExamProctoring.camera.stream?.getVideoTracks()[0];
+  const links = [...window.smartExamLive.links.values()];
+  return !!track && links.length > 0 && links.every((l) => l.pc.getSenders().every((s) => s.track === track));
+}"""
+
+
+def test_camera_restart_keeps_streaming_and_submit_says_bye(live_server: Any, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    candidate_ctx, proctor_ctx = new_context(browser), new_context(browser)
+    attempt_id = ""
+    try:
+        candidate, attempt_id = candidate_publishing(candidate_ctx, live_server)
+        proctor = open_session(proctor_ctx, live_server, attempt_id)
+        wait_live_and_moving(proctor)
+        old_track = candidate.evaluate(TRACK_ID)
+
+        # a camera restart makes a new track: the same connection sends it (no renegotiation)
+        assert candidate.evaluate("() => window.smartExamProctoring.retryCamera()") is True
+        candidate.wait_for_function(SENDERS_ON_CURRENT_TRACK)
+        new_track = candidate.evaluate(TRACK_ID)
+        assert new_track != old_track
+        wait_frames_above(proctor, frames(proctor) + 10)
+        assert proctor.locator(LIVE_STATUS).inner_text() == "Live"
+        assert live_state(proctor)["links"][0]["gen"] == 0
+
+        # submit: the page says bye at once; the proctor sees Offline, the session Completed
+        candidate.get_by_role("button", name="Submit exam").click()
+        candidate.get_by_role("button", name="Yes, submit now").click()
+        expect(candidate.get_by_test_id("exam-ended")).to_be_visible()
+        clocked("offline_after_submit", lambda: wait_status(proctor, "Offline", 5_000))
+        assert live_state(candidate)["signaling"] == "stopped"
+        assert candidate.evaluate("() => window.smartExamLive.links.size") == 0
+        expect(proctor.get_by_test_id("session-status")).to_have_text(re.compile("^Completed"))
+        proctor.wait_for_function("() => window.smartExamLive.signaling.state === 'stopped'")
+    finally:
+        for ctx in (candidate_ctx, proctor_ctx):
             ctx.close()
         if attempt_id:
             _force_end(live_server, attempt_id)
