@@ -182,3 +182,36 @@ def test_camera_restart_keeps_streaming_and_submit_says_bye(live_server: Any, br
             ctx.close()
         if attempt_id:
             _force_end(live_server, attempt_id)
+
+
+def test_second_candidate_tab_wins_and_the_first_takes_over_again(live_server: Any, browser: Any) -> None:
+    candidate_ctx, proctor_ctx = new_context(browser), new_context(browser)
+    attempt_id = ""
+    peer = "() => window.smartExamLive.signaling.welcome.peer"
+    watched = "() => window.smartExamLive.owner.publisher"
+    try:
+        first, attempt_id = candidate_publishing(candidate_ctx, live_server)
+        proctor = open_session(proctor_ctx, live_server, attempt_id)
+        wait_live_and_moving(proctor)
+        assert proctor.evaluate(watched) == first.evaluate(peer)
+
+        # the same exam in a second tab: the newest page is watched, and it stays so (no ping-pong)
+        second = candidate_ctx.new_page()
+        second.goto(f"{live_server.url}/exam/{attempt_id}")
+        wait_publisher_open(second)
+        proctor.wait_for_function(f"(p) => ({watched})() === p", arg=second.evaluate(peer))
+        wait_live_and_moving(proctor)
+        gen = live_state(proctor)["links"][0]["gen"]
+        wait_frames_above(proctor, frames(proctor) + 40)
+        assert live_state(proctor)["links"][0]["gen"] == gen
+        assert proctor.evaluate(watched) == second.evaluate(peer)
+
+        # the second tab closes: the first one, still open, is watched again
+        second.close()
+        proctor.wait_for_function(f"(p) => ({watched})() === p", arg=first.evaluate(peer), timeout=10_000)
+        clocked("live_from_remaining_tab", lambda: wait_live_and_moving(proctor, timeout_ms=10_000))
+    finally:
+        for ctx in (candidate_ctx, proctor_ctx):
+            ctx.close()
+        if attempt_id:
+            _force_end(live_server, attempt_id)

@@ -4,7 +4,8 @@
 //   Reconnecting  it was up and the ladder is working on it (ICE restart, hard reset)
 //   Offline       no publisher (it said bye, or never came), or the server refused
 // This page owns `gen`: a hard reset (ours, or one the publisher asks for) is gen + 1 and a hello.
-// A hello or offer from another publisher peer (the candidate reloaded) is a hard reset too.
+// A hello from another publisher peer (the candidate reloaded) is a hard reset too; messages
+// from any other publisher peer are dropped, so two tabs of the candidate cannot ping-pong us.
 import { Signaling } from "/static/lib/live/signaling.js";
 import { PeerLink } from "/static/lib/live/peer.js";
 import { exposeLiveHooks } from "/static/lib/live/hooks.js";
@@ -58,8 +59,8 @@ export class LiveViewer extends EventTarget {
   _onMessage(msg) {
     const from = msg.from;
     if (!from) return;
-    if (this.publisher && from !== this.publisher && (msg.type === "hello" || msg.type === "offer")) {
-      this.publisher = from;
+    if (this.publisher && from !== this.publisher && msg.type === "hello") {
+      this.publisher = from; // the newest page wins (a reload, or a second tab)
       this._hardReset("the candidate's page changed");
       return;
     }
@@ -70,21 +71,23 @@ export class LiveViewer extends EventTarget {
       return;
     }
     if (msg.type === "bye") {
-      if (from === this.publisher) this._publisherLeft();
+      if (from !== this.publisher) return;
+      this._publisherLeft();
+      this._nextGen();
+      this._hello(); // another page of the candidate that is still open answers this
       return;
     }
-    if (msg.gen !== this.gen) return; // another generation: drop
+    if (msg.type === "offer" && !this.publisher) this.publisher = from;
+    // another generation, or another page of the candidate (an older second tab): drop
+    if (msg.gen !== this.gen || from !== this.publisher) return;
     if (msg.type === "restart") {
       this.counters.restartsAsked = (this.counters.restartsAsked || 0) + 1;
       if (msg.hard) this._hardReset("the candidate's page asked");
       else this.link?.restartIce("the candidate's page asked");
       return;
     }
-    if (msg.type === "offer" && !this.link) {
-      this.publisher = from;
-      this._open();
-    }
-    if (from === this.publisher) this.link?.handle(msg);
+    if (msg.type === "offer" && !this.link) this._open();
+    this.link?.handle(msg);
   }
 
   _open() {
