@@ -7,8 +7,35 @@ from datetime import time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, IPvAnyNetwork
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IceServer(BaseModel):
+    """One RTCIceServer as the browser takes it. A turn:/turns: server without a username gets
+    time-limited credentials made from SMART_EXAM_TURN_SECRET (coturn's use-auth-secret)."""
+
+    model_config = ConfigDict(extra="forbid")
+    urls: list[str] = Field(min_length=1)
+    username: str | None = None
+    credential: str | None = None
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("urls")
+    @classmethod
+    def _ice_schemes(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+                raise ValueError(f"{url!r} is not a stun:, stuns:, turn: or turns: address")
+        return urls
+
+    @property
+    def is_turn(self) -> bool:
+        return any(url.startswith(("turn:", "turns:")) for url in self.urls)
 
 
 class AppSettings(BaseSettings):
@@ -41,7 +68,16 @@ class AppSettings(BaseSettings):
     # never returns). Longer than any ffmpeg run: 10 min of video remuxes in seconds.
     finalize_lease_seconds: float = Field(1800.0, gt=0)
     finalize_interval_seconds: float = Field(5.0, gt=0)  # how often the finalizer looks for work
-    ice_servers: str = "[]"
+    # Live video. ICE servers: JSON, e.g. '[{"urls": "stun:stun.example.org:3478"},
+    # {"urls": ["turn:turn.example.org:3478?transport=udp"]}]'. With turn_secret (coturn's
+    # static-auth-secret) each page gets TURN credentials valid for turn_ttl_seconds.
+    ice_servers: list[IceServer] = []
+    turn_secret: str = ""
+    turn_ttl_seconds: int = Field(12 * 3600, ge=60)
+    ice_transport_policy: Literal["all", "relay"] = "all"  # relay: media only through TURN
+    # Origins besides the server's own that may open the live WebSocket (behind a proxy that
+    # rewrites Host, say): JSON list, e.g. '["https://exams.example.org"]'.
+    allowed_origins: list[str] = []
     ffmpeg: str = ""
     session_hours: float = Field(12.0, gt=0)
     # How long a process may trust its copy of a user's session version (revocation delay).

@@ -51,3 +51,7 @@ class RateLimited(SmartExamError):
     def __init__(self, detail: str, retry_after: int = 60) -> None:
         super().__init__(detail)
         self.retry_after = max(int(retry_after), 1)
+
+
+class Unavailable(SmartExamError):
+    """The feature is turned off on this server, or it cannot serve now (503)."""

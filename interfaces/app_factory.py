@@ -18,9 +18,11 @@ from adapters.ingest.snapshots import snapshot_intake
 from adapters.runtime.bootstrap import bootstrap
 from adapters.runtime.command_lane import CommandLane
 from adapters.runtime.live_feed import CROSS_PROCESS_POLL_SECONDS, SAFETY_POLL_SECONDS, SessionFeed
+from adapters.runtime.live_relay import LiveRelay
 from adapters.runtime.services import Services
 from application import users
 from application.config import AppSettings
+from application.live import LiveQuality
 from interfaces.docs import install_docs
 from interfaces.errors import install_error_handlers
 from interfaces.middleware import RequestLimits, SecurityHeaders
@@ -31,6 +33,7 @@ from interfaces.routers import (
     evidence,
     exams,
     health,
+    live,
     pages,
     proctor_sessions,
     recordings,
@@ -47,7 +50,7 @@ STATIC = Path(__file__).parent / "static"
 # Routes are matched in order, at a cost per route: the hottest one comes first.
 ROUTERS = (
     snapshots, video_chunks, health, auth, exams, streams, proctor_sessions, evidence, recordings, admin,
-    pages,
+    live, pages,
 )  # fmt: skip
 log = logging.getLogger("smart_exam")
 
@@ -81,6 +84,8 @@ def create_app(
             services.center, services.bus, settings.sse_client_queue, poll, _session_json
         )
         feed.start()
+        app.state.live_relay = LiveRelay(services.bus, publish_off_loop=settings.uses_postgres)
+        app.state.live_quality = LiveQuality()
         log.info("smart-exam ready (store: %s)", "PostgreSQL" if settings.uses_postgres else "SQLite")
         try:
             yield

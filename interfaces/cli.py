@@ -16,6 +16,7 @@ from application.exams import create_exam
 from application.users import load_user_by_name, register_user, set_disabled
 from domain.errors import SmartExamError
 from domain.users import ROLES
+from interfaces.schemas_live import MAX_MESSAGE_BYTES
 
 
 def _serve(settings: AppSettings, host: str, port: int, seed_demo: bool) -> None:
@@ -53,6 +54,9 @@ def server_options(settings: AppSettings) -> dict[str, Any]:
         "http": settings.http_parser,
         "h11_max_incomplete_event_size": settings.max_header_bytes,
         "timeout_keep_alive": settings.keep_alive_seconds,
+        # WebSockets (live signaling): a frame over 64 KiB (+ headroom) is refused by uvicorn.
+        "ws": "websockets-sansio",
+        "ws_max_size": MAX_MESSAGE_BYTES + 1024,
     }
 
 

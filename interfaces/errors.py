@@ -29,6 +29,7 @@ STATUS: dict[type[errors.SmartExamError], int] = {
     errors.UnsupportedMediaType: 415,
     errors.InvalidInput: 422,
     errors.RateLimited: 429,
+    errors.Unavailable: 503,
 }
 HTTP_NAMES = {
     400: "BadRequest",
@@ -42,6 +43,7 @@ HTTP_NAMES = {
     415: "UnsupportedMediaType",
     422: "InvalidInput",
     429: "RateLimited",
+    503: "Unavailable",
 }
 
 
@@ -82,10 +84,26 @@ def _validation_detail(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def status_of(exc: errors.SmartExamError) -> int:
+    return next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+
+
+def close_code(exc: errors.SmartExamError) -> int:
+    """A WebSocket refusal: 4000 + the HTTP status (4401, 4403, 4404, 4409, 4429, 4503), with
+    the detail as the close reason. 400 and 422 both close as 4400 (a malformed message)."""
+    status = status_of(exc)
+    return 4400 if status == 422 else 4000 + status
+
+
+def close_reason(exc: errors.SmartExamError) -> str:
+    """A close reason must fit 123 bytes of UTF-8."""
+    return exc.detail.encode()[:123].decode(errors="ignore")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.SmartExamError)
     async def _domain(_: Request, exc: errors.SmartExamError) -> JSONResponse:
-        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+        status = status_of(exc)
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, errors.RateLimited) else None
         return error_response(status, type(exc).__name__, exc.detail, headers)
 

@@ -79,3 +79,23 @@ class LoginThrottle:
             source.times.append(now)
             excess = len(source.times) - 10 * self.limit
         return min(0.05 * (excess + 1), MAX_SLOWDOWN) if excess >= 0 else 0.0
+
+
+class MessageBudget:
+    """A token bucket per WebSocket: `burst` messages at once (a page's first ICE candidates
+    come in a rush), then `per_second` on average. One socket only: no lock."""
+
+    def __init__(self, burst: int = 200, per_second: float = 50.0) -> None:
+        self.burst = burst
+        self.per_second = per_second
+        self.tokens = float(burst)
+        self.at: float | None = None
+
+    def take(self, now: float) -> bool:
+        if self.at is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.per_second)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
