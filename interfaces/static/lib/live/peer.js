@@ -94,8 +94,14 @@ export class PeerLink extends EventTarget {
     }
   }
 
-  /** Handles an offer / answer / ice message of this link's gen (the caller checked gen). */
-  async handle(msg) {
+  /** Handles an offer / answer / ice message of this link's gen (the caller checked gen), one
+   * at a time and in arrival order, so a candidate never overtakes the description before it. */
+  handle(msg) {
+    this._inbox = (this._inbox || Promise.resolve()).then(() => this._handle(msg));
+    return this._inbox;
+  }
+
+  async _handle(msg) {
     if (this.closed) return;
     try {
       if (msg.type === "offer" || msg.type === "answer") await this._onDescription({ type: msg.type, sdp: msg.sdp });
@@ -147,7 +153,9 @@ export class PeerLink extends EventTarget {
 
   async _watchDisconnected() {
     if (this._graceTimer) return;
+    this._graceTimer = -1; // taken: a second state change while getStats runs must not start another
     const before = await bytesReceived(this.pc);
+    if (this._graceTimer !== -1) return; // connected (or closed) meanwhile
     this._graceTimer = setTimeout(async () => {
       this._graceTimer = null;
       if (this.closed || this.pc.connectionState !== "disconnected") return;

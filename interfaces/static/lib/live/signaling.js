@@ -20,6 +20,7 @@ export const CLOSE_REASONS = {
   4503: "live video is turned off on this server",
 };
 const BACKOFF = { baseMs: 500, capMs: 10000, maxExponent: 5 };
+const WELCOME_WITHIN_MS = 10000; // a socket that opens but never welcomes is as good as closed
 
 /** @returns {string} 22 chars of [A-Za-z0-9_-] */
 export function newClientId() {
@@ -74,6 +75,8 @@ export class Signaling extends EventTarget {
       return;
     }
     this.ws = ws;
+    const timer = setTimeout(() => { if (ws === this.ws && this.state === "connecting") ws.close(4000, "no welcome"); }, WELCOME_WITHIN_MS);
+    ws.addEventListener("close", () => clearTimeout(timer));
     ws.addEventListener("message", (event) => this._onMessage(ws, event));
     ws.addEventListener("close", (event) => this._onClose(ws, event));
   }
