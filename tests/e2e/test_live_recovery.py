@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from candidate_pages import timeline_kinds, wait_until
 from e2e_conftest import new_context
 from live_pages import (
     TIMINGS,
@@ -121,8 +122,18 @@ def test_server_restart_keeps_the_picture(live_server: Any, watched: tuple[Any, 
     assert live_state(proctor)["links"][0]["gen"] == 1
 
 
-def test_udp_cut_recovers_through_ice_restart(watched: tuple[Any, Any, str], udp_block: UdpBlock) -> None:
-    candidate, proctor, _ = watched
+def _reconnected_on_timeline(live_server: Any, attempt_id: str) -> list[str] | None:
+    kinds = timeline_kinds(live_server, attempt_id)
+    if "live_reconnecting" not in kinds:
+        return None
+    last = len(kinds) - 1 - kinds[::-1].index("live_reconnecting")
+    return kinds if "live_connected" in kinds[last:] else None
+
+
+def test_udp_cut_recovers_through_ice_restart(
+    live_server: Any, watched: tuple[Any, Any, str], udp_block: UdpBlock
+) -> None:
+    candidate, proctor, attempt_id = watched
     pages = (candidate, proctor)
     restarts = [_counter(p, "iceRestarts") for p in pages]
     udp_block.block()
@@ -143,6 +154,9 @@ def test_udp_cut_recovers_through_ice_restart(watched: tuple[Any, Any, str], udp
         state = live_state(page)
         assert state["links"][0]["gen"] == 0, f"the ICE restart should have saved the connection: {state}"
         assert not state["counters"].get("hardResets"), state
+    # the candidate's page reported it: reconnecting, then connected again (Network items)
+    kinds = wait_until(lambda: _reconnected_on_timeline(live_server, attempt_id), timeout=10)
+    assert kinds, timeline_kinds(live_server, attempt_id)
 
 
 def test_hard_reset_rung(watched: tuple[Any, Any, str], udp_block: UdpBlock) -> None:
