@@ -1,0 +1,58 @@
+"""Shared by the aiortc live-video tests (test_aiortc_*.py): an attempt started through the API,
+force-ended afterwards, and an aiortc loop thread for tests that also drive Chromium."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from e2e_conftest import LiveServer
+from live_aiortc import LoopThread
+
+EXAM = {
+    "durationSeconds": 1800,
+    "proctoringEnabled": True,
+    "questions": [{"id": "q1", "text": "Two plus two?", "choices": ["3", "4"], "answer": 1}],
+}
+
+
+def start_attempt(server: LiveServer, candidate: str = "candidate") -> str:
+    """A fresh proctored exam (as the admin) and the candidate's attempt of it, through the API."""
+    status, exam = server.api("POST", "/api/exams", {"title": f"aiortc {uuid.uuid4().hex[:8]}", **EXAM},
+                              token=server.token("admin"))  # fmt: skip
+    assert status == 201, (status, exam)
+    status, attempt = server.api("POST", f"/api/exams/{exam['id']}/attempts", token=server.token(candidate))
+    assert status in (200, 201), (status, attempt)
+    return str(attempt["attemptId"])
+
+
+def force_end(server: LiveServer, attempt_id: str) -> None:
+    with contextlib.suppress(Exception):
+        server.api("POST", f"/api/attempt-control/{attempt_id}/force-end", {"reason": "e2e cleanup"},
+                   token=server.token("admin"))  # fmt: skip
+
+
+@contextlib.contextmanager
+def attempt_of(server: LiveServer, candidate: str = "candidate") -> Iterator[str]:
+    attempt_id = start_attempt(server, candidate)
+    try:
+        yield attempt_id
+    finally:
+        force_end(server, attempt_id)
+
+
+@contextlib.contextmanager
+def loop_thread() -> Iterator[LoopThread]:
+    loop = LoopThread()
+    try:
+        yield loop
+    finally:
+        loop.stop()
+
+
+def close_all(loop: LoopThread, *peers: Any) -> None:
+    for peer in peers:
+        with contextlib.suppress(Exception):
+            loop.run(peer.close(), timeout=10)
