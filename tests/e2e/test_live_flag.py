@@ -55,6 +55,7 @@ def test_live_off_means_no_peer_connection_and_no_socket(no_live_server: LiveSer
         expect(proctor.locator("#live-note")).to_have_text("Live video is turned off on this server.")
         expect(proctor.locator(LIVE_STATUS)).to_have_text("Offline")
 
+        expect(candidate.get_by_test_id("live-watch-note")).to_have_count(0)
         for page in (candidate, proctor):
             assert page.evaluate("() => window.__peerConnections") == 0
             assert page.evaluate("() => typeof window.smartExamLive") == "undefined"

@@ -48,6 +48,8 @@ def _force_end(live_server: Any, attempt_id: str) -> None:
 
 
 def test_two_staff_watch_live_then_candidate_leaves_and_returns(live_server: Any, browser: Any) -> None:
+    from playwright.sync_api import expect
+
     candidate_ctx, proctor_ctx, supervisor_ctx = (new_context(browser) for _ in range(3))
     attempt_id = ""
     try:
@@ -61,6 +63,8 @@ def test_two_staff_watch_live_then_candidate_leaves_and_returns(live_server: Any
         wait_frames_above(proctor, frames(proctor) + 5)
         for page in (proctor, supervisor):
             assert page.evaluate("() => document.querySelector('[data-testid=live-video]').videoWidth") == 640
+        # the candidate is told that a proctor watches
+        expect(candidate.get_by_test_id("live-watch-note")).to_have_text(re.compile("^A proctor is watching"))
         published = live_state(candidate)
         assert len(published["links"]) == 2, published
         assert all(link["state"] == "connected" for link in published["links"]), published

@@ -5,7 +5,7 @@
 // (exam/recording-panel.js, loaded only then) and live video to proctors when it is on
 // (lib/live/publisher.js, loaded only then: off means no RTCPeerConnection, no socket).
 import { api, ApiError } from "/static/lib/http.js";
-import { $, announce, boot, setBusy, toast } from "/static/lib/dom.js";
+import { $, announce, boot, el, setBusy, toast } from "/static/lib/dom.js";
 import { openStream } from "/static/lib/sse.js";
 import { startCountdown } from "/static/pages/exam/countdown.js";
 import { mountQuestions } from "/static/pages/exam/questions.js";
@@ -146,7 +146,15 @@ function openFeed() {
 async function startLive() {
   try {
     const { startPublisher } = await import("/static/lib/live/publisher.js");
-    if (!ended && !proctor.stopped) startPublisher({ client: proctor }); // proctor.stop() says bye
+    if (ended || proctor.stopped) return;
+    const publisher = startPublisher({ client: proctor }); // proctor.stop() says bye
+    // The candidate is told that the camera can be watched, and when it is.
+    const may = "Proctors may watch your camera live (video only, no sound).";
+    const note = el("p", { class: "muted small", "data-testid": "live-watch-note" }, may);
+    $("proctor-panel").append(note);
+    publisher.addEventListener("status", ({ detail }) => {
+      note.textContent = detail.status === "connected" ? "A proctor is watching your camera live (video only, no sound)." : may;
+    });
   } catch (err) {
     console.warn("live video could not start", err);
   }

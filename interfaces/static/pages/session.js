@@ -51,8 +51,10 @@ function renderHeader(s) {
 
 function renderLive(live, recording) {
   const note = $("live-note");
-  note.hidden = live.enabled;
-  note.textContent = live.enabled ? "" : "Live video is turned off on this server.";
+  if (!live.enabled) { // when on, the note is the viewer's (why the server refused, if it did)
+    note.hidden = false;
+    note.textContent = "Live video is turned off on this server.";
+  }
   $("recording-status").textContent = recording?.status || "None";
 }
 
