@@ -188,8 +188,8 @@ class AiortcViewer(_Peer):
                 return
             self.publisher = sender
             await self.send({"type": "hello", "gen": self.gen})
-        elif kind == "bye":
-            if sender == self.publisher:
+        elif kind == "bye":  # the page's own bye, then the server's when its socket closes: once
+            if sender == self.publisher and self.pc is not None:
                 await self.hard_reset()
         elif message.get("gen") != self.gen or sender != (self.publisher or sender):
             return  # another generation or another page of the candidate

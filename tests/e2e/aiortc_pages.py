@@ -3,6 +3,7 @@ force-ended afterwards, and an aiortc loop thread for tests that also drive Chro
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import Iterator
@@ -56,3 +57,10 @@ def close_all(loop: LoopThread, *peers: Any) -> None:
     for peer in peers:
         with contextlib.suppress(Exception):
             loop.run(peer.close(), timeout=10)
+
+
+def run_async(awaitable: Any, timeout: float) -> Any:
+    """Runs a coroutine on a loop of its own thread: Playwright's sync API keeps an event loop
+    running in the main thread once a browser test ran, so asyncio.run() would be refused there."""
+    with loop_thread() as loop:
+        return loop.run(asyncio.wait_for(awaitable, timeout), timeout + 5)

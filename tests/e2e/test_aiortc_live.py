@@ -7,11 +7,10 @@ Run (loopback-only network namespace): ./test.sh tests/e2e/test_aiortc_live.py -
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
-from aiortc_pages import attempt_of
+from aiortc_pages import attempt_of, run_async
 from live_aiortc import AiortcPublisher, AiortcViewer, selected_local_types
 
 pytestmark = pytest.mark.browser
@@ -58,4 +57,4 @@ def test_aiortc_publisher_to_two_aiortc_viewers(live_server: Any) -> None:
                 await peer.close(bye=False)
 
     with attempt_of(live_server) as attempt_id:
-        asyncio.run(asyncio.wait_for(scenario(attempt_id), 90))
+        run_async(scenario(attempt_id), 90)

@@ -10,12 +10,11 @@ Run (loopback-only network namespace): ./test.sh tests/e2e/test_aiortc_turn.py -
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiortc_pages import attempt_of, force_end
+from aiortc_pages import attempt_of, force_end, run_async
 from e2e_conftest import new_context, serving
 from live_aiortc import AiortcPublisher, AiortcViewer, selected_local_types
 from live_pages import (
@@ -73,7 +72,7 @@ def test_welcome_carries_turn_credentials_and_relay_policy(relay_server: Any, tu
             await viewer.close(bye=False)
 
     with attempt_of(relay_server) as attempt_id:
-        got = asyncio.run(asyncio.wait_for(welcome(attempt_id), 20))
+        got = run_async(welcome(attempt_id), 20)
     assert got["iceTransportPolicy"] == "relay"
     (server,) = got["iceServers"]
     assert (
@@ -99,7 +98,7 @@ def test_two_aiortc_peers_through_coturn(relay_server: Any, turn: Coturn) -> Non
 
     before = len(turn.allocations())
     with attempt_of(relay_server) as attempt_id:
-        asyncio.run(asyncio.wait_for(scenario(attempt_id), 60))
+        run_async(scenario(attempt_id), 60)
     assert len(turn.allocations()) >= before + 2, turn.log()[-3000:]
 
 
