@@ -4,7 +4,6 @@
   AiortcViewer     recvonly video; counts decoded frames, time to the first one
   AiortcPublisher  sendonly synthetic video (aiortc's VideoStreamTrack); one RTCPeerConnection per
                    viewer hello (per gen), offers addressed with `to`
-  LoopThread       an asyncio loop in a daemon thread, so sync tests (Playwright) can drive peers
 
 aiortc does not trickle (its SDP carries its candidates) and has no restartIce: an ICE-restart
 request is answered with a hard reset. It gathers nothing on loopback unless told to
@@ -17,9 +16,8 @@ import asyncio
 import contextlib
 import json
 import secrets
-import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import aioice.ice
@@ -81,7 +79,6 @@ class _Peer:
         self.url = ws_url(base_url, attempt_id, client_id or f"aiortc-{secrets.token_hex(6)}")
         self.token = token
         self.welcome: dict[str, Any] = {}
-        self.received: list[dict[str, Any]] = []
         self.close_code: int | None = None
         self._ws: Any = None
         self._reader: asyncio.Task[None] | None = None
@@ -103,17 +100,13 @@ class _Peer:
         try:
             async for text in self._ws:
                 message = json.loads(text)
-                self.received.append(message)
                 await self._on_message(message)
-                self._poke()
+                self._changed.set()
         except websockets.ConnectionClosed:
             pass
         finally:
             self.close_code = self._ws.close_code
-            self._poke()
-
-    def _poke(self) -> None:
-        self._changed.set()
+            self._changed.set()
 
     async def until(self, condition: Callable[[], T], timeout: float, what: str = "condition") -> T:
         """Waits (bounded) until `condition()` is truthy, re-checking on every change and every 50 ms."""
@@ -127,11 +120,8 @@ class _Peer:
                 await asyncio.wait_for(self._changed.wait(), min(left, 0.05))
         return value
 
-    def _watch(self, pc: RTCPeerConnection) -> None:
-        pc.on("connectionstatechange", self._on_pc_state)
-
     async def _on_pc_state(self) -> None:
-        self._poke()
+        self._changed.set()
 
     async def close(self, bye: bool = True) -> None:
         with contextlib.suppress(Exception):
@@ -145,9 +135,7 @@ class _Peer:
                 await asyncio.wait_for(self._reader, 5)
 
     async def _on_welcome(self) -> None: ...
-
     async def _on_message(self, message: dict[str, Any]) -> None: ...
-
     async def _close_pcs(self) -> None: ...
 
 
@@ -197,7 +185,7 @@ class AiortcViewer(_Peer):
             self.publisher = sender
             if self.pc is None:
                 self.pc = RTCPeerConnection(_configuration(self.welcome))
-                self._watch(self.pc)
+                self.pc.on("connectionstatechange", self._on_pc_state)
                 self.pc.on("track", self._on_track)
             await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "offer"))
             await self.pc.setLocalDescription(await self.pc.createAnswer())
@@ -219,7 +207,7 @@ class AiortcViewer(_Peer):
                 self.size = (frame.width, frame.height)
                 if self.first_frame_at is None:
                     self.first_frame_at = time.monotonic()
-                self._poke()
+                self._changed.set()
 
     async def hard_reset(self) -> None:
         await self._close_pcs()
@@ -281,7 +269,7 @@ class AiortcPublisher(_Peer):
             return  # that viewer's socket came back: the connection goes on
         await self._drop(viewer)
         pc = RTCPeerConnection(_configuration(self.welcome))
-        self._watch(pc)
+        pc.on("connectionstatechange", self._on_pc_state)
         self.pcs[viewer] = (gen, pc)
         pc.addTransceiver(self.track, direction="sendonly")
         await pc.setLocalDescription(await pc.createOffer())  # gathers: candidates are in the SDP
@@ -300,7 +288,7 @@ class AiortcPublisher(_Peer):
             self.status = status
             with contextlib.suppress(Exception):
                 await self.send({"type": "status", "state": status})
-        self._poke()
+        self._changed.set()
 
     def connected_viewers(self) -> int:
         return sum(pc.connectionState == "connected" for _, pc in self.pcs.values())
@@ -308,22 +296,3 @@ class AiortcPublisher(_Peer):
     async def _close_pcs(self) -> None:
         for viewer in list(self.pcs):
             await self._drop(viewer)
-
-
-class LoopThread:
-    """An asyncio loop in a daemon thread: `run(coro, timeout)` from synchronous code."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="aiortc-loop", daemon=True)
-        self._thread.start()
-
-    def run(self, awaitable: Awaitable[T], timeout: float = 30.0) -> T:
-        async def wrapped() -> T:
-            return await awaitable
-
-        return asyncio.run_coroutine_threadsafe(wrapped(), self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Awaitable, Iterator
+from typing import Any, TypeVar
 
 from e2e_conftest import LiveServer
-from live_aiortc import LoopThread
 
+T = TypeVar("T")
 EXAM = {
     "durationSeconds": 1800,
     "proctoringEnabled": True,
@@ -42,6 +43,25 @@ def attempt_of(server: LiveServer, candidate: str = "candidate") -> Iterator[str
         yield attempt_id
     finally:
         force_end(server, attempt_id)
+
+
+class LoopThread:
+    """An asyncio loop in a daemon thread: `run(coro, timeout)` from synchronous code."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="aiortc-loop", daemon=True)
+        self._thread.start()
+
+    def run(self, awaitable: Awaitable[T], timeout: float = 30.0) -> T:
+        async def wrapped() -> T:
+            return await awaitable
+
+        return asyncio.run_coroutine_threadsafe(wrapped(), self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
 
 
 @contextlib.contextmanager

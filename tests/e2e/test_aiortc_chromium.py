@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiortc_pages import attempt_of, close_all, force_end, loop_thread
+from aiortc_pages import LoopThread, attempt_of, close_all, force_end, loop_thread
 from e2e_conftest import new_context
-from live_aiortc import AiortcPublisher, AiortcViewer, LoopThread
+from live_aiortc import AiortcPublisher, AiortcViewer
 from live_pages import (
     TIMINGS,
     candidate_publishing,
