@@ -96,22 +96,27 @@ def test_card_and_timeline_show_live_as_network(live_server: Any, browser: Any) 
     candidate_ctx, proctor_ctx, center_ctx = (new_context(browser) for _ in range(3))
     attempt_id = ""
     try:
-        _candidate, attempt_id = candidate_publishing(candidate_ctx, live_server)
+        candidate, attempt_id = candidate_publishing(candidate_ctx, live_server)
         center = login(center_ctx, live_server, "proctor")
         center.goto(f"{live_server.url}/proctor-center")
         card = center.locator(f"[data-testid=session-card][data-attempt-id='{attempt_id}']")
         expect(card).to_be_visible(timeout=10_000)
-        expect(card.get_by_test_id("live-status")).to_have_text("Offline")  # nobody watches yet
-
-        proctor = open_session(proctor_ctx, live_server, attempt_id)
-        wait_live_and_moving(proctor)
+        # Live on the card = the candidate's camera can be watched now, whether or not anyone does
         start = time.monotonic()
         expect(card.get_by_test_id("live-status")).to_have_text("Live", timeout=10_000)
         TIMINGS["card_live"] = time.monotonic() - start
         risk_before = card.get_by_test_id("risk-score").inner_text()
 
-        # the only viewer leaves: the candidate's page reports the connection lost
+        # a proctor watches and leaves: nothing was lost, the candidate is still available
+        proctor = open_session(proctor_ctx, live_server, attempt_id)
+        wait_live_and_moving(proctor)
         proctor.close()
+        candidate.wait_for_function("() => !window.smartExamLive.snapshot().links.length", timeout=10_000)
+        assert "live_lost" not in timeline_kinds(live_server, attempt_id)
+        expect(card.get_by_test_id("live-status")).to_have_text("Live")
+
+        # the candidate's tab closes: the server records the loss, the card says Offline
+        candidate.close()
         expect(card.get_by_test_id("live-status")).to_have_text("Offline", timeout=10_000)
         kinds = wait_until(
             lambda: (
@@ -123,7 +128,13 @@ def test_card_and_timeline_show_live_as_network(live_server: Any, browser: Any) 
         )
         assert kinds and {"live_connected", "live_lost"} <= set(kinds), kinds
 
-        # the session page lists them under Network, and the risk score did not move
+        # the candidate comes back: Live on the card again
+        back = candidate_ctx.new_page()
+        back.goto(f"{live_server.url}/exam/{attempt_id}")
+        expect(card.get_by_test_id("live-status")).to_have_text("Live", timeout=10_000)
+
+        # the session page lists them under Network; the risk counts none of them (closing the
+        # tab did report tab_hidden, which is conduct and counts)
         page = open_session(proctor_ctx, live_server, attempt_id)
         wait_status(page, "Live", 5_000)
         items = page.locator("[data-testid=timeline-item][data-kind^=live_]")
@@ -134,7 +145,12 @@ def test_card_and_timeline_show_live_as_network(live_server: Any, browser: Any) 
         expect(page.locator("[data-testid=timeline-item][data-kind=live_connected]").first).to_be_visible()
         reasons = page.get_by_test_id("risk-reasons").inner_text()
         assert "live" not in reasons.lower(), reasons
-        assert card.get_by_test_id("risk-score").inner_text() == risk_before
+        status, detail = live_server.api(
+            "GET", f"/api/Proctor/sessions/{attempt_id}", token=live_server.token("proctor")
+        )
+        assert status == 200 and int(risk_before) == 0
+        counted = {r["type"] for r in detail["session"]["riskReasons"]}
+        assert not {k for k in counted if k.startswith("live_")}, counted
         assert page.locator(LIVE_STATUS).inner_text() == "Live"
     finally:
         for ctx in (candidate_ctx, proctor_ctx, center_ctx):

@@ -153,7 +153,7 @@ async function startLive() {
     const note = el("p", { class: "muted small", "data-testid": "live-watch-note" }, may);
     $("proctor-panel").append(note);
     publisher.addEventListener("status", ({ detail }) => {
-      note.textContent = detail.status === "connected" ? "A proctor is watching your camera live (video only, no sound)." : may;
+      note.textContent = detail.watched ? "A proctor is watching your camera live (video only, no sound)." : may;
     });
   } catch (err) {
     console.warn("live video could not start", err);

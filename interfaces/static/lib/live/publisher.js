@@ -8,7 +8,10 @@
 //   - a viewer's hello with a gen we have no live link for ⇒ a new link; a gen we already closed
 //     (the viewer left, or our hard reset) ⇒ restart {hard:true}, so the viewer moves to a new gen
 //     instead of renegotiating a connection we no longer have;
-//   - status to the server: connected (a viewer is connected) / reconnecting / lost.
+//   - status to the server, the candidate's live availability as the Proctor Center card shows
+//     it: connected (signaling up and the camera on, watched or not) / reconnecting (a viewer's
+//     link is in the ladder) / lost (the camera is gone). The server records lost itself when
+//     this page's socket goes away. "status" events also say whether a proctor is watching.
 import { Signaling } from "/static/lib/live/signaling.js";
 import { PeerLink } from "/static/lib/live/peer.js";
 import { exposeLiveHooks } from "/static/lib/live/hooks.js";
@@ -25,12 +28,18 @@ export class LivePublisher extends EventTarget {
     this.counters = {};
     this.ladder = { skipIceRestart: false };
     this.status = "idle"; // what we last told the server: idle|connected|reconnecting|lost
+    this.watched = false; // a proctor's link is connected
     this.stopped = false;
-    this._onStream = () => this._replaceTracks();
+    this._onStream = () => {
+      this._replaceTracks();
+      this._report();
+    };
+    this._onCamera = () => this._report();
     this._onPageHide = () => this.stop();
     this.signaling.addEventListener("welcome", () => this._onWelcome());
     this.signaling.addEventListener("message", ({ detail }) => this._onMessage(detail));
     client.camera.addEventListener("stream", this._onStream);
+    client.camera.addEventListener("camera", this._onCamera);
     window.addEventListener("pagehide", this._onPageHide);
   }
 
@@ -49,7 +58,7 @@ export class LivePublisher extends EventTarget {
 
   _onWelcome() {
     this._send({ type: "hello", gen: 0 });
-    if (this.status !== "idle") this._send({ type: "status", state: this.status });
+    this._report(true); // a new socket: the server may not know our state (a restart, another process)
   }
 
   _onMessage(msg) {
@@ -128,16 +137,21 @@ export class LivePublisher extends EventTarget {
     }
   }
 
-  _report() {
+  _report(resend = false) {
     const states = [...this.links.values()].map((l) => l.state);
-    let status = "lost";
-    if (states.includes("connected")) status = "connected";
-    else if (states.includes("reconnecting") || this.resetting.size) status = "reconnecting";
-    else if (this.status === "idle") status = "idle"; // never connected yet: nothing was lost
-    if (status === this.status) return;
-    this.status = status;
-    if (status !== "idle") this._send({ type: "status", state: status });
-    this.dispatchEvent(new CustomEvent("status", { detail: { status, viewers: states.length } }));
+    let status = this.status === "idle" ? "idle" : "lost"; // no camera yet: nothing was lost
+    if (this.track && this.signaling.welcome) {
+      status = states.includes("reconnecting") || this.resetting.size ? "reconnecting" : "connected";
+    }
+    const watched = states.includes("connected");
+    if (status !== this.status || resend) {
+      this.status = status;
+      if (this.signaling.welcome && status !== "idle") this._send({ type: "status", state: status });
+    }
+    if (watched !== this.watched) {
+      this.watched = watched;
+      this.dispatchEvent(new CustomEvent("status", { detail: { status, watched, viewers: states.length } }));
+    }
   }
 
   /** Says bye, closes every link and the socket. Idempotent. */
@@ -146,6 +160,7 @@ export class LivePublisher extends EventTarget {
     this.stopped = true;
     window.removeEventListener("pagehide", this._onPageHide);
     this.client.camera.removeEventListener("stream", this._onStream);
+    this.client.camera.removeEventListener("camera", this._onCamera);
     for (const link of this.links.values()) link.close();
     this.links.clear();
     if (this.status === "connected" || this.status === "reconnecting") this._send({ type: "status", state: "lost" });
