@@ -14,7 +14,7 @@ Signaling (`_live_relay.py`): P attempts, a publisher and a viewer socket each, 
 
 Targets (issue 14, loopback): first frame p95 < 1 s, recovery p95 < 3 s.
 
-    python benchmarks/live.py                    # ~2 min; --runs 20 --pairs 50 --rounds 3
+    python benchmarks/live.py                    # ~10 min; --runs 20 --pairs 50 --rounds 3
     unshare -n sh -c 'ip link set lo up && python3 benchmarks/live.py'   # loopback only
 """
 
