@@ -237,10 +237,11 @@ class AiortcPublisher(_Peer):
         super().__init__(*args, **kwargs)
         self.track = VideoStreamTrack()  # 640x480 at 30 fps
         self.pcs: dict[str, tuple[int, RTCPeerConnection]] = {}  # viewer peer -> (gen, pc)
-        self.status = ""
+        self.status = "connected"
 
     async def _on_welcome(self) -> None:
         await self.send({"type": "hello", "gen": 0})
+        await self.send({"type": "status", "state": "connected"})  # available: signaling up, a track
 
     async def _on_message(self, message: dict[str, Any]) -> None:
         kind, viewer = message["type"], message.get("from")
@@ -282,9 +283,10 @@ class AiortcPublisher(_Peer):
             await pc.close()
 
     async def _on_pc_state(self) -> None:
+        """Status = availability (LIVE_PROTOCOL): reconnecting while a viewer's link recovers."""
         states = [pc.connectionState for _, pc in self.pcs.values()]
-        status = "connected" if "connected" in states else ("lost" if self.status else "")
-        if status and status != self.status:
+        status = "reconnecting" if {"disconnected", "failed"} & set(states) else "connected"
+        if status != self.status:
             self.status = status
             with contextlib.suppress(Exception):
                 await self.send({"type": "status", "state": status})
