@@ -84,7 +84,7 @@ def create_app(
             services.center, services.bus, settings.sse_client_queue, poll, _session_json
         )
         feed.start()
-        app.state.live_relay = LiveRelay(services.bus, publish_off_loop=settings.uses_postgres)
+        app.state.live_relay = LiveRelay(services.bus)
         app.state.live_quality = LiveQuality()
         log.info("smart-exam ready (store: %s)", "PostgreSQL" if settings.uses_postgres else "SQLite")
         try:

@@ -57,10 +57,9 @@ class Mailbox:
 
 
 class LiveRelay:
-    def __init__(self, bus: LocalBus, publish_off_loop: bool) -> None:
-        """publish_off_loop: the bus's publish does network I/O (PostgreSQL): run it on a thread."""
+    def __init__(self, bus: LocalBus) -> None:
+        """The bus's publish never waits on the network (PostgresBus sends on its own thread)."""
         self.bus = bus
-        self.publish_off_loop = publish_off_loop
         self._lock = threading.Lock()
         self._publishers: Counter[UUID] = Counter()
 
@@ -83,10 +82,7 @@ class LiveRelay:
                     del self._publishers[seat.attempt_id]
             return self._publishers.get(seat.attempt_id, 0)
 
-    async def send(self, seat: LiveSeat, message: dict[str, Any], to: str | None) -> None:
+    def send(self, seat: LiveSeat, message: dict[str, Any], to: str | None) -> None:
         """Delivers `message` (with "from" added) to the other side of the seat's attempt."""
         payload = {"role": seat.role, "to": to, "message": {**message, "from": seat.peer}}
-        if self.publish_off_loop:
-            await asyncio.to_thread(self.bus.publish, channel(seat.attempt_id), payload)
-        else:
-            self.bus.publish(channel(seat.attempt_id), payload)
+        self.bus.publish(channel(seat.attempt_id), payload)

@@ -136,7 +136,7 @@ async def _read(websocket: WebSocket, seat: LiveSeat, relay: LiveRelay, reporter
         if message.type == "status":
             reporter.offer(message.state)
             continue
-        await relay.send(seat, message.model_dump(exclude={"to"}), message.to)
+        relay.send(seat, message.model_dump(exclude={"to"}), message.to)
 
 
 async def _write(websocket: WebSocket, mailbox: Mailbox) -> None:
@@ -202,8 +202,7 @@ async def _leave(
     others_here = relay.close(mailbox)
     if code == SERVER_RESTART:
         return
-    with contextlib.suppress(Exception):
-        await relay.send(seat, {"type": "bye"}, None)
+    relay.send(seat, {"type": "bye"}, None)
     if seat.role != PUBLISHER or others_here:
         return
     last = reporter.latest or reporter.quality.recorded(seat.attempt_id)
