@@ -9,6 +9,7 @@ is stopped here (by its own pid), also on Ctrl-C and when the watchdog fires.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import signal
@@ -205,3 +206,22 @@ def print_table(rows: list[tuple[str, str, str, str]]) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
         print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+def summarize(
+    title: str,
+    rows: list[tuple[str, str, str, str]],
+    problems: Sequence[str],
+    figures: dict[str, Any],
+    json_path: Path | None,
+    strict: bool,
+) -> int:
+    """The closing table, the server log's complaints, the JSON file; 1 if --strict and a MISS."""
+    print(f"\nSummary ({title}):")
+    print_table(rows)
+    for line in problems[:10]:
+        print(f"    server log: {line}")
+    if json_path:
+        json_path.write_text(json.dumps(figures, indent=2, default=str))
+    missed = any(r[3] == "MISS" for r in rows[1:])
+    return 1 if strict and missed else 0

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -44,8 +43,8 @@ from _common import (
     machine_line,
     median,
     ms,
-    print_table,
     raise_fd_limit,
+    summarize,
     verdict,
 )
 from _http import RawConnection, sync_get_json
@@ -167,6 +166,7 @@ async def phase(
         while True:
             rss_max[0] = max(rss_max[0], rss_bytes(server_pid))
             await asyncio.sleep(0.5)
+
     watcher = asyncio.create_task(watch_rss())
     tasks = [asyncio.create_task(candidate(i, c)) for i, c in enumerate(cands)]
     _, pending = await asyncio.wait(tasks, timeout=args.phase_timeout)
@@ -286,14 +286,14 @@ def main() -> int:
                 server.stop()
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)
-    print("\nSummary (figures and ratios measured side by side in this run; 2 shared cores):")
-    print_table(rows)
-    for line in problems[:10]:
-        print(f"    server log: {line}")
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2, default=str))
-    missed = any(r[3] == "MISS" for r in rows[1:])
-    return 1 if args.strict and missed else 0
+    return summarize(
+        "figures and ratios measured side by side in this run; 2 shared cores",
+        rows,
+        problems,
+        figures,
+        args.json,
+        args.strict,
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
 import sys
@@ -40,8 +39,8 @@ from _common import (
     median,
     ms,
     percentile,
-    print_table,
     raise_fd_limit,
+    summarize,
     verdict,
 )
 from _http import login
@@ -231,14 +230,14 @@ def main() -> int:
     if not args.keep:
         shutil.rmtree(base, ignore_errors=True)
     print(f"\n({time.monotonic() - started:.0f} s in all)")
-    print("\nSummary (figures measured side by side in this run; 2 shared cores; 127.0.0.1 only):")
-    print_table(rows)
-    for line in problems[:10]:
-        print(f"    server log: {line}")
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2, default=str))
-    missed = any(r[3] == "MISS" for r in rows[1:])
-    return 1 if args.strict and missed else 0
+    return summarize(
+        "figures measured side by side in this run; 2 shared cores; 127.0.0.1 only",
+        rows,
+        problems,
+        figures,
+        args.json,
+        args.strict,
+    )
 
 
 if __name__ == "__main__":

@@ -122,6 +122,11 @@ class LiveServer:
             self._tokens[username] = body["accessToken"]
         return self._tokens[username]
 
+    def force_end(self, attempt_id: str) -> tuple[int, Any]:
+        """Ends an attempt as admin (test cleanup): 200, or 409 when it had ended already."""
+        path = f"/api/attempt-control/{attempt_id}/force-end"
+        return self.api("POST", path, {"reason": "e2e cleanup"}, self.token("admin"))
+
     def stop(self) -> None:
         """Stops the server process (SIGTERM, then SIGKILL after SHUTDOWN_TIMEOUT)."""
         process = self.process
@@ -272,9 +277,7 @@ def fresh_exam(live_server: LiveServer) -> Iterator[Any]:
     make.attempts = attempts  # type: ignore[attr-defined]
     yield make
     for attempt_id in attempts:
-        status, body = live_server.api(
-            "POST", f"/api/attempt-control/{attempt_id}/force-end", {"reason": "e2e cleanup"}, token=admin
-        )
+        status, body = live_server.force_end(attempt_id)
         assert status in (200, 409), (status, body)
 
 

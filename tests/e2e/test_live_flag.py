@@ -71,9 +71,4 @@ def test_live_off_means_no_peer_connection_and_no_socket(no_live_server: LiveSer
         for ctx in (candidate_ctx, proctor_ctx):
             ctx.close()
         if attempt_id:
-            server.api(
-                "POST",
-                f"/api/attempt-control/{attempt_id}/force-end",
-                {"reason": "e2e cleanup"},
-                token=server.token("admin"),
-            )
+            server.force_end(attempt_id)

@@ -74,12 +74,7 @@ def watched(live_server: Any, browser: Any) -> Iterator[tuple[Any, Any, str]]:
         for ctx in (candidate_ctx, proctor_ctx):
             ctx.close()
         if attempt_id:
-            live_server.api(
-                "POST",
-                f"/api/attempt-control/{attempt_id}/force-end",
-                {"reason": "e2e cleanup"},
-                token=live_server.token("admin"),
-            )
+            live_server.force_end(attempt_id)
 
 
 def _counter(page: Any, name: str) -> int:

@@ -42,11 +42,6 @@ def _report_timings() -> Iterator[None]:
     yield from report_timings()
 
 
-def _force_end(live_server: Any, attempt_id: str) -> None:
-    live_server.api("POST", f"/api/attempt-control/{attempt_id}/force-end", {"reason": "e2e cleanup"},
-                    token=live_server.token("admin"))  # fmt: skip
-
-
 def test_two_staff_watch_live_then_candidate_leaves_and_returns(live_server: Any, browser: Any) -> None:
     from playwright.sync_api import expect
 
@@ -87,7 +82,7 @@ def test_two_staff_watch_live_then_candidate_leaves_and_returns(live_server: Any
         for ctx in (candidate_ctx, proctor_ctx, supervisor_ctx):
             ctx.close()
         if attempt_id:
-            _force_end(live_server, attempt_id)
+            live_server.force_end(attempt_id)
 
 
 def test_card_and_timeline_show_live_as_network(live_server: Any, browser: Any) -> None:
@@ -156,7 +151,7 @@ def test_card_and_timeline_show_live_as_network(live_server: Any, browser: Any) 
         for ctx in (candidate_ctx, proctor_ctx, center_ctx):
             ctx.close()
         if attempt_id:
-            _force_end(live_server, attempt_id)
+            live_server.force_end(attempt_id)
 
 
 TRACK_ID = "() => window.smartExamProctoring.camera.stream.getVideoTracks()[0].id"
@@ -201,7 +196,7 @@ def test_camera_restart_keeps_streaming_and_submit_says_bye(live_server: Any, br
         for ctx in (candidate_ctx, proctor_ctx):
             ctx.close()
         if attempt_id:
-            _force_end(live_server, attempt_id)
+            live_server.force_end(attempt_id)
 
 
 def test_second_candidate_tab_wins_and_the_first_takes_over_again(live_server: Any, browser: Any) -> None:
@@ -234,4 +229,4 @@ def test_second_candidate_tab_wins_and_the_first_takes_over_again(live_server: A
         for ctx in (candidate_ctx, proctor_ctx):
             ctx.close()
         if attempt_id:
-            _force_end(live_server, attempt_id)
+            live_server.force_end(attempt_id)
