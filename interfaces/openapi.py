@@ -33,6 +33,27 @@ DESCRIPTIONS = {
     "429": "Too many requests; see Retry-After",
 }
 BODY_ONLY = {"408", "413", "415"}
+ATTEMPT = {"attempt_id": "$response.body#/attemptId"}
+# OpenAPI links: which answer's id feeds which next call (clients and schemathesis' stateful
+# runs follow them): an exam's id starts an attempt; an attempt's id reaches everything about it.
+LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = {
+    ("/api/exams", "post", "201"): {
+        "StartAttempt": ("/api/exams/{exam_id}/attempts", "post", {"exam_id": "$response.body#/id"}),
+    },
+    ("/api/exams/{exam_id}/attempts", "post", "200"): {
+        "GetAttempt": ("/api/attempts/{attempt_id}", "get", ATTEMPT),
+        "SaveAnswer": ("/api/attempts/{attempt_id}/answers/{question_id}", "put", ATTEMPT),
+        "Submit": ("/api/attempts/{attempt_id}/submit", "post", ATTEMPT),
+        "ForceEnd": ("/api/attempt-control/{attempt_id}/force-end", "post", ATTEMPT),
+        "ClientEvent": ("/api/Proctor/event/{attempt_id}", "post", ATTEMPT),
+        "SessionDetail": ("/api/Proctor/sessions/{attempt_id}", "get", ATTEMPT),
+        "Flag": ("/api/Proctor/sessions/{attempt_id}/flag", "post", ATTEMPT),
+        "Warn": ("/api/Proctor/sessions/{attempt_id}/warn", "post", ATTEMPT),
+        "Timeline": ("/api/Proctor/timeline/{attempt_id}", "get", ATTEMPT),
+        "ChunkStatus": ("/api/Proctor/video-chunk/{attempt_id}/status", "get", ATTEMPT),
+        "Recording": ("/api/Proctor/recording/{attempt_id}", "get", ATTEMPT),
+    },
+}
 
 
 def _error_response(code: str) -> dict[str, Any]:
@@ -62,13 +83,31 @@ def describe_errors(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def add_links(document: dict[str, Any]) -> dict[str, Any]:
+    paths = document.get("paths", {})
+    for (path, method, status), links in LINKS.items():
+        response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        response["links"] = {
+            name: {"operationRef": _ref(target, target_method), "parameters": parameters}
+            for name, (target, target_method, parameters) in links.items()
+            if target_method in paths.get(target, {})
+        }
+    return document
+
+
+def _ref(path: str, method: str) -> str:
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = get_openapi(
                 title=app.title, version=app.version, routes=app.routes, description=app.description
             )
-            app.openapi_schema = describe_errors(document)
+            app.openapi_schema = add_links(describe_errors(document))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
