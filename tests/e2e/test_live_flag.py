@@ -1,6 +1,7 @@
 """Live video turned off (SMART_EXAM_ENABLE_LIVE_VIDEO=false): the candidate's exam page creates
 no RTCPeerConnection and opens no signaling socket (the live modules are not even loaded), the
-session page says live is off and creates none either, and the WS route refuses with 4503.
+session page says live is off and creates none either, and the WS route refuses with 4503. The
+recording does not depend on live: its chunks still arrive.
 
 Run (loopback-only network namespace): ./test.sh tests/e2e/test_live_flag.py -q
 """
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from candidate_pages import create_exam, start_exam
+from candidate_pages import create_exam, start_exam, wait_until
 from e2e_conftest import LiveServer, login, new_context, serving
 from live_pages import COUNT_PEER_CONNECTIONS, LIVE_STATUS
 
@@ -48,6 +49,9 @@ def test_live_off_means_no_peer_connection_and_no_socket(no_live_server: LiveSer
         assert status == 200 and attempt["proctoring"]["liveVideo"] is False, attempt
         # everything else of proctoring runs: the camera is on and a snapshot went out
         candidate.wait_for_function("() => window.smartExamProctoring?.snapshotsSent >= 1", timeout=15_000)
+        # and the server recording, which never depends on live: acknowledged chunks arrive
+        held = wait_until(lambda: _chunks_held(server, attempt_id), timeout=20)
+        assert held and held >= 1, held
 
         proctor = login(proctor_ctx, server, "proctor")
         proctor.on("websocket", lambda ws: sockets.append(ws.url))
@@ -72,3 +76,9 @@ def test_live_off_means_no_peer_connection_and_no_socket(no_live_server: LiveSer
             ctx.close()
         if attempt_id:
             server.force_end(attempt_id)
+
+
+def _chunks_held(server: LiveServer, attempt_id: str) -> int:
+    path = f"/api/Proctor/video-chunk/{attempt_id}/status"
+    status, body = server.api("GET", path, token=server.token("proctor"))
+    return sum(len(s["received"]) for s in body["segments"]) if status == 200 else 0
