@@ -38,6 +38,7 @@ from interfaces.throttle import MessageBudget
 
 router = APIRouter(tags=["live"])
 log = logging.getLogger(__name__)
+LIVE_STATES_UP = {"connected", "reconnecting"}
 SERVER_RESTART = 1012  # uvicorn closes with this on shutdown: the peers are not gone
 TOO_BIG = 1009
 
@@ -205,7 +206,9 @@ async def _leave(
     relay.send(seat, {"type": "bye"}, None)
     if seat.role != PUBLISHER or others_here:
         return
-    last = reporter.latest or reporter.quality.recorded(seat.attempt_id)
+    # The page's own "lost" may still wait out the rate limit (its task was just cancelled):
+    # what counts is what was recorded, and what the page last said.
+    recorded = reporter.quality.recorded(seat.attempt_id)
     reporter.quality.forget(seat.attempt_id)
-    if last in ("connected", "reconnecting"):
+    if recorded != "lost" and LIVE_STATES_UP & {recorded, reporter.latest}:
         await reporter.record("lost")

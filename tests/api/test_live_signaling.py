@@ -195,6 +195,17 @@ def test_live_state_is_recorded_as_connectivity(live: tuple[Api, str]) -> None:
     assert detail["session"]["liveStatus"] == "Offline" and detail["session"]["riskScore"] == 0
 
 
+def test_a_lost_said_just_before_leaving_is_recorded(live: tuple[Api, str]) -> None:
+    """The page says "lost" within the rate-limit wait of its "connected", then its socket goes."""
+    api, attempt = live
+    with api.client.websocket_connect(_url(attempt), headers=api.alice) as page:
+        page.receive_json()
+        page.send_json({"type": "status", "state": "connected"})
+        wait_until(lambda: _live_items(api, attempt) == ["live_connected"], timeout=5)
+        page.send_json({"type": "status", "state": "lost"})
+    wait_until(lambda: _live_items(api, attempt) == ["live_connected", "live_lost"], timeout=5)
+
+
 def _live_items(api: Api, attempt: str) -> list[str]:
     items = api.client.get(f"/api/Proctor/timeline/{attempt}", headers=api.proctor).json()
     return [i["kind"] for i in items if i["kind"].startswith("live_") and i["category"] == "connectivity"]
