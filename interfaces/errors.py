@@ -95,11 +95,6 @@ def close_code(exc: errors.SmartExamError) -> int:
     return 4400 if status == 422 else 4000 + status
 
 
-def close_reason(exc: errors.SmartExamError) -> str:
-    """A close reason must fit 123 bytes of UTF-8."""
-    return exc.detail.encode()[:123].decode(errors="ignore")
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.SmartExamError)
     async def _domain(_: Request, exc: errors.SmartExamError) -> JSONResponse:

@@ -156,10 +156,8 @@ class PostgresBus(LocalBus):
             self._sender = psycopg.connect(self.conninfo, autocommit=True)
         return self._sender
 
-    @staticmethod
-    def _send(conn: psycopg.Connection[Any], text: str) -> None:
+    def _send(self, conn: psycopg.Connection[Any], text: str) -> None:
         if len(text.encode()) > NOTIFY_LIMIT:
-            origin = json.loads(text)["o"]
             with conn.transaction():
                 table = sql.Identifier(PG_TABLE)
                 conn.execute(
@@ -170,7 +168,7 @@ class PostgresBus(LocalBus):
                     sql.SQL("INSERT INTO {0} (payload) VALUES (%s) RETURNING id").format(table), [text]
                 ).fetchone()
                 assert row is not None
-                text = json.dumps({"o": origin, "r": row[0]})
+                text = json.dumps({"o": self.origin, "r": row[0]})
                 conn.execute("SELECT pg_notify(%s, %s)", [PG_CHANNEL, text])  # sent on commit
             return
         conn.execute("SELECT pg_notify(%s, %s)", [PG_CHANNEL, text])

@@ -31,7 +31,7 @@ from application.live import (
 )
 from domain.errors import BadRequest, NotAuthenticated, PermissionDenied, RateLimited, SmartExamError
 from interfaces.deps import actor_from
-from interfaces.errors import close_code, close_reason
+from interfaces.errors import close_code
 from interfaces.forwarded import is_https
 from interfaces.schemas_live import CLIENT_ID, MAX_MESSAGE_BYTES, SIGNAL
 from interfaces.throttle import MessageBudget
@@ -149,6 +149,7 @@ async def _write(websocket: WebSocket, mailbox: Mailbox) -> None:
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    """A close reason must fit 123 bytes of UTF-8: longer ones are cut."""
     if websocket.client_state == WebSocketState.CONNECTED:
         with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
             await websocket.close(code, reason.encode()[:123].decode(errors="ignore"))
@@ -161,7 +162,7 @@ async def live_signaling(websocket: WebSocket, attempt_id: str) -> None:
     try:
         seat = await _join(websocket, services, attempt_id)
     except SmartExamError as exc:
-        await _close(websocket, close_code(exc), close_reason(exc))
+        await _close(websocket, close_code(exc), exc.detail)
         return
     relay: LiveRelay = websocket.app.state.live_relay
     reporter = _QualityReporter(
@@ -184,7 +185,7 @@ async def live_signaling(websocket: WebSocket, attempt_id: str) -> None:
         await _close(websocket, closed.code, closed.reason)
     except SmartExamError as exc:
         code = close_code(exc)
-        await _close(websocket, code, close_reason(exc))
+        await _close(websocket, code, exc.detail)
     except (WebSocketDisconnect, RuntimeError, OSError):
         code = 1006
     finally:
